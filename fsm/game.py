@@ -1,0 +1,720 @@
+"""One game of Discard as an explicit state machine.
+
+Rule 1: this module decides *what may happen next*; ``rules.py`` decides *what a
+play does*. It knows players only as seat numbers and speaks to them only by
+returning messages: no sockets, no clock, no files. Randomness comes from the
+seeded ``random.Random`` on the table, so the same seed and the same events give
+the same game.
+
+Rule 2: an event that is not legal in the current state, or that breaks a rule
+of the protocol (out of turn, a card not held, an answer to a question nobody
+asked), raises :class:`ProtocolError` and changes nothing.
+
+Every event returns the messages it produced, ``(seat, envelope)`` pairs, already
+numbered per seat (``msg_id`` "1", "2", … for each seat). Each player's messages
+hold only that player's hand.
+
+The table below is the whole machine. Where one event can lead to several
+states, the rules choose: the event's handler sets ``self.next_state`` and the
+row whose destination matches is taken (condition ``leads_there``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from transitions import Machine
+
+from . import rules
+from .cards import Card, CardError, new_deck, parse_card
+from .rules import REQUEST_OPTIONS, Seat, Table
+
+# -- states -------------------------------------------------------------------------
+
+WAITING: Final = "waiting"  # for players to fill the room
+CHOOSING_FIRST: Final = "choosing_first"  # the creator picks who plays first
+TURN: Final = "turn"  # the current player plays or draws
+AWAITING_OPTION: Final = "awaiting_option"  # the current player names a shape or colour
+AWAITING_CARDS: Final = "awaiting_cards"  # the current player picks normal cards to drop
+PAUSED: Final = "paused"  # a leave in progress (Scenario B steps 1-6)
+VOTING: Final = "voting"  # the remaining humans vote on computer replacements (step 7)
+FINISHED: Final = "finished"
+
+GAME_STATES: Final = [
+    WAITING,
+    CHOOSING_FIRST,
+    TURN,
+    AWAITING_OPTION,
+    AWAITING_CARDS,
+    PAUSED,
+    VOTING,
+    FINISHED,
+]
+IN_PLAY: Final = [CHOOSING_FIRST, TURN, AWAITING_OPTION, AWAITING_CARDS]
+
+# -- events (machine triggers; past tense: they name what happened) ---------------
+
+GAME_TRANSITIONS: Final[list[tuple[str, str | list[str], str]]] = [
+    # trigger               source              dest
+    ("player_joined",       WAITING,            WAITING),
+    ("player_joined",       WAITING,            CHOOSING_FIRST),  # the room is full: deal
+    ("first_player_chosen", CHOOSING_FIRST,     TURN),
+    ("cards_played",        TURN,               TURN),
+    ("cards_played",        TURN,               AWAITING_OPTION),  # an ? alone
+    ("cards_played",        TURN,               AWAITING_CARDS),  # a drop owed
+    ("cards_played",        TURN,               FINISHED),  # the player's hand is empty
+    ("card_drawn",          TURN,               TURN),
+    ("request_named",       AWAITING_OPTION,    TURN),
+    ("cards_dropped",       AWAITING_CARDS,     TURN),
+    ("cards_dropped",       AWAITING_CARDS,     FINISHED),
+    ("leave_requested",     IN_PLAY + [PAUSED, VOTING], PAUSED),
+    ("player_left",         PAUSED,             PAUSED),  # another leaver still to confirm
+    ("player_left",         PAUSED,             VOTING),
+    ("player_left",         PAUSED,             FINISHED),  # no human remains
+    ("vote_cast",           VOTING,             VOTING),
+    ("vote_cast",           VOTING,             CHOOSING_FIRST),  # accepted: resume where
+    ("vote_cast",           VOTING,             TURN),  # the game was paused
+    ("vote_cast",           VOTING,             AWAITING_OPTION),
+    ("vote_cast",           VOTING,             AWAITING_CARDS),
+    ("vote_cast",           VOTING,             FINISHED),  # refused
+]  # fmt: skip
+
+#: The events each state accepts, derived from the table.
+LEGAL_EVENTS: Final[dict[str, frozenset[str]]] = {
+    state: frozenset(
+        t
+        for t, src, _ in GAME_TRANSITIONS
+        if state == src or (isinstance(src, list) and state in src)
+    )
+    for state in GAME_STATES
+}
+
+# -- the protocol's words ----------------------------------------------------------
+
+GAME_MESSAGE_REP: Final = "GAME_MESSAGE_REP"
+CREATE_A_COMPUTER: Final = "CREATE_A_COMPUTER"
+LEAVE_REP: Final = "LEAVE_REP"
+PICK_OPTION: Final = "PICK_OPTION"
+PICK_CARDS: Final = "PICK_CARDS"
+PICK_ONE: Final = "PICK_ONE"
+PICK_TWO: Final = "PICK_TWO"
+USER_INPUT_CONTINUE: Final = "USER_INPUT_CONTINUE"
+GAME_CONTINUE: Final = "GAME_CONTINUE"
+INT: Final = "INT"
+STR: Final = "STR"
+LIST: Final = "LIST"
+
+# Question kinds: what the game is waiting for from one seat.
+Q_FIRST_PLAYER: Final = "first_player"  # PICK_OPTION, INT: a seat number
+Q_TURN: Final = "turn"  # PICK_CARDS, LIST: one or two cards to play, [] to draw
+Q_REQUEST: Final = "request"  # PICK_OPTION, STR: a colour or a shape
+Q_DROP: Final = "drop"  # PICK_CARDS, LIST: normal cards to drop
+Q_VOTE: Final = "vote"  # PICK_OPTION, STR: "yes" or "no" to a computer player
+
+QUESTION_FORMS: Final = {
+    Q_FIRST_PLAYER: (PICK_OPTION, INT),
+    Q_TURN: (PICK_CARDS, LIST),
+    Q_REQUEST: (PICK_OPTION, STR),
+    Q_DROP: (PICK_CARDS, LIST),
+    Q_VOTE: (PICK_OPTION, STR),
+}
+
+Message = tuple[int, dict[str, Any]]
+
+# The pick messages' next_cmd: by the penalty's symbol, or by how many cards were picked.
+_PENALTY_CMD: Final = {"1": PICK_ONE, "2": PICK_TWO}
+_PICK_CMD: Final = {0: PICK_ONE, 1: PICK_ONE, 2: PICK_TWO}
+
+
+class ProtocolError(Exception):
+    """A refused event: a stable machine-readable code and a sentence for people."""
+
+    def __init__(self, code: str, sentence: str) -> None:
+        super().__init__(sentence)
+        self.code = code
+        self.sentence = sentence
+
+
+@dataclass
+class Question:
+    """What the game waits for from one seat (the ``USER_INPUT_CONTINUE`` flag)."""
+
+    kind: str
+    seat: int
+    msg_id: str = ""
+    options: list[Any] = field(default_factory=list)
+    count: int = 0  # cards to drop
+
+
+@dataclass
+class Resume:
+    """Where the game loop goes on after the pending question (``GAME_CONTINUE``)."""
+
+    state: str
+    announced: bool = False  # the play's last-card announcement, checked at its end
+    steps: int = 1  # how far the turn moves on once the play is complete
+    question: Question | None = None  # the question a leave discarded, asked anew on resume
+
+
+def _build_machine() -> Machine:
+    machine = Machine(
+        model=None,
+        states=GAME_STATES,
+        initial=WAITING,
+        auto_transitions=False,
+        after_state_change="_after_state_change",
+    )
+    for trigger, source, dest in GAME_TRANSITIONS:
+        machine.add_transition(trigger, source, dest, conditions=f"leads_to_{dest}")
+    return machine
+
+
+GAME_MACHINE: Final = _build_machine()
+
+
+class Game:
+    """One room's game. Create it, ``join`` players, then feed it their events."""
+
+    state: str
+
+    def __init__(self, seats: int, seed: int | None = None, room: str = "") -> None:
+        if not rules.MIN_PLAYERS <= seats <= rules.MAX_PLAYERS:
+            raise ProtocolError(
+                "bad_size", f"a room seats {rules.MIN_PLAYERS} to {rules.MAX_PLAYERS} players"
+            )
+        self.room = room
+        self.size = seats
+        self.table = Table(seats=[], market=new_deck(), rng=random.Random(seed))
+        self.questions: dict[int, Question] = {}
+        self.resume: Resume | None = None
+        self.next_state = WAITING
+        self.sent: list[int] = []  # messages numbered so far, per seat
+        self.leavers: list[int] = []  # asked to leave, LEAVE not yet received
+        self.empty_seats: list[int] = []  # left, awaiting the vote on a computer
+        self.votes: dict[int, bool] = {}
+        self.result: dict[str, Any] | None = None
+        self.moves = 0
+        GAME_MACHINE.add_model(self)
+
+    # -- the machine's conditions ---------------------------------------------------
+
+    def leads_to_waiting(self) -> bool:
+        return self.next_state == WAITING
+
+    def leads_to_choosing_first(self) -> bool:
+        return self.next_state == CHOOSING_FIRST
+
+    def leads_to_turn(self) -> bool:
+        return self.next_state == TURN
+
+    def leads_to_awaiting_option(self) -> bool:
+        return self.next_state == AWAITING_OPTION
+
+    def leads_to_awaiting_cards(self) -> bool:
+        return self.next_state == AWAITING_CARDS
+
+    def leads_to_paused(self) -> bool:
+        return self.next_state == PAUSED
+
+    def leads_to_voting(self) -> bool:
+        return self.next_state == VOTING
+
+    def leads_to_finished(self) -> bool:
+        return self.next_state == FINISHED
+
+    def _after_state_change(self) -> None:
+        if self.state == FINISHED:
+            # The shared machine would otherwise keep every game ever played alive.
+            GAME_MACHINE.remove_model(self)
+
+    # -- reading the game -----------------------------------------------------------
+
+    @property
+    def seats(self) -> list[Seat]:
+        return self.table.seats
+
+    def humans(self) -> list[int]:
+        return [i for i, s in enumerate(self.seats) if not s.computer and i not in self.gone]
+
+    @property
+    def gone(self) -> list[int]:
+        return self.leavers + self.empty_seats
+
+    def waiting_on(self) -> list[int]:
+        """The seats whose answer the game needs before anything else can happen."""
+        return list(self.questions)
+
+    def view(self, seat: int) -> dict[str, Any]:
+        """What ``seat`` may know: its own hand and the public table."""
+        return self._view(seat, self._public())
+
+    def _public(self) -> dict[str, Any]:
+        table = self.table
+        return {
+            "top_card": table.top_card.text if table.top_card else None,
+            "turn": table.current,
+            "players": [
+                {"name": s.name, "cards": len(s.hand), "computer": s.computer} for s in table.seats
+            ],
+            "penalty": table.penalty,
+            "request": table.request,
+            "market": len(table.market),
+            "state": self.state,
+        }
+
+    def _view(self, seat: int, public: dict[str, Any]) -> dict[str, Any]:
+        view = dict(public)
+        view["you"] = seat
+        view["hand"] = [c.text for c in self.seats[seat].hand]
+        return view
+
+    # -- events ---------------------------------------------------------------------
+
+    def join(self, name: str, computer: bool = False) -> tuple[int, list[Message]]:
+        """Seat a player; the last seat deals and asks the creator who plays first."""
+        self._require("player_joined")
+        seat = len(self.seats)
+        self.seats.append(Seat(name=name, computer=computer))
+        self.sent.append(0)
+        out: list[Message] = []
+        if len(self.seats) < self.size:
+            self.next_state = WAITING
+            self.player_joined()
+            return seat, out
+        rules.deal(self.table)
+        self.next_state = CHOOSING_FIRST
+        self.player_joined()
+        self._ask(Q_FIRST_PLAYER, 0, options=list(range(self.size)))
+        self._broadcast(out, "game_begin", "The game begins.")
+        return seat, out
+
+    def answer(self, seat: int, reply_to: str, data: Any, last_card: bool = False) -> list[Message]:
+        """A player's answer to the question quoting ``reply_to`` (the protocol's entry)."""
+        question = self.questions.get(seat)
+        if question is None:
+            raise ProtocolError("no_question", "there is no question waiting for your answer")
+        if str(reply_to) != question.msg_id:
+            raise ProtocolError(
+                "stale_answer",
+                f"this answers message {reply_to!r}, but the question waiting is "
+                f"{question.msg_id!r}",
+            )
+        if question.kind == Q_TURN:
+            played = self._cards(data)
+            return self.play(seat, played, last_card) if played else self.draw(seat)
+        if question.kind == Q_FIRST_PLAYER:
+            return self.choose_first(seat, data)
+        if question.kind == Q_REQUEST:
+            return self.name_request(seat, data)
+        if question.kind == Q_DROP:
+            return self.drop(seat, self._cards(data))
+        return self.vote(seat, data)
+
+    def choose_first(self, seat: int | None, first: Any = None) -> list[Message]:
+        """The creator names the first player; ``seat=None`` picks at random (timeout)."""
+        self._require("first_player_chosen")
+        if seat is None:
+            first = self.table.rng.randrange(self.size)
+        else:
+            self._check_asked(seat, Q_FIRST_PLAYER)
+            if type(first) is not int or not 0 <= first < self.size:
+                raise ProtocolError(
+                    "bad_answer", f"answer with a seat number from 0 to {self.size - 1}"
+                )
+        self.table.current = first
+        self.questions.clear()
+        self.next_state = TURN
+        self.first_player_chosen()
+        return self._start_turn(f"{self.seats[first].name} plays first.", GAME_CONTINUE)
+
+    def play(self, seat: int, played: Sequence[Card], last_card: bool = False) -> list[Message]:
+        """One card, or a combination of two, with or without the last-card announcement."""
+        self._require("cards_played")
+        self._check_turn(seat)
+        if not 1 <= len(played) <= 2:
+            raise ProtocolError("bad_play", "play one card or a combination of two")
+        hand = self.seats[seat].hand
+        if not rules.holds(hand, played):
+            raise ProtocolError("not_in_hand", "you do not hold the card(s) you played")
+        self.moves += 1
+        out: list[Message] = []
+        name = self.seats[seat].name
+        shown = " ".join(c.text for c in played)
+        if not rules.is_valid_play(self.table, played):
+            return self._punish_wrong_card(seat, shown, out)
+        outcome = rules.play(self.table, seat, played)
+        self.questions.clear()
+        prompt = f"{name} played {shown}."
+        for other, picked in outcome.picks:
+            self._tell_picked(out, other, picked, "everyone picks", _PICK_CMD[len(picked)])
+        if outcome.taken is not None:
+            victim, taken = outcome.taken
+            prompt += f" {name} took {taken.text} from {self.seats[victim].name}."
+        resume = Resume(TURN, announced=last_card, steps=outcome.steps)
+        if not hand or self._someone_emptied():
+            return self._finish(out, prompt)
+        if outcome.ask:
+            self.resume = resume
+            self._ask(Q_REQUEST, seat, options=list(REQUEST_OPTIONS))
+            self.next_state = AWAITING_OPTION
+            self.cards_played()
+            self._broadcast(out, "played", prompt + f" {name} names a shape or a colour.")
+            return out
+        owed = rules.drops_owed(hand, outcome.drop)
+        if owed:
+            self.resume = resume
+            normals = list(dict.fromkeys(c.text for c in rules.normal_cards(hand)))
+            self._ask(Q_DROP, seat, options=normals, count=owed)
+            self.next_state = AWAITING_CARDS
+            self.cards_played()
+            self._broadcast(out, "played", prompt + f" {name} drops {owed} more.")
+            return out
+        self.next_state = TURN
+        self.cards_played()
+        return self._end_play(out, seat, resume, prompt)
+
+    def draw(self, seat: int) -> list[Message]:
+        """Draw one card, or take the whole pending penalty; either ends the turn."""
+        self._require("card_drawn")
+        self._check_turn(seat)
+        self.moves += 1
+        out: list[Message] = []
+        name = self.seats[seat].name
+        if self.table.penalty:
+            symbol, picked = rules.take_penalty(self.table, seat)
+            self._tell_picked(out, seat, picked, "penalty", _PENALTY_CMD[symbol])
+            prompt = f"{name} took the penalty: {len(picked)} card(s)."
+        else:
+            picked = rules.pick(self.table, seat, 1)
+            self._tell_picked(out, seat, picked, "draw", PICK_ONE)
+            prompt = f"{name} drew a card."
+        self.questions.clear()
+        self.next_state = TURN
+        self.card_drawn()
+        self.table.current = rules.next_seat(self.table, seat)
+        return self._start_turn(prompt, None, out)
+
+    def name_request(self, seat: int, named: Any) -> list[Message]:
+        """After an ``?``: the colour or shape the next player must play."""
+        self._require("request_named")
+        question = self._check_asked(seat, Q_REQUEST)
+        if named not in question.options:
+            raise ProtocolError("bad_answer", "name one of: " + ", ".join(question.options))
+        self.table.request = named
+        self.questions.clear()
+        resume = self._take_resume()
+        self.next_state = TURN
+        self.request_named()
+        out: list[Message] = []
+        prompt = f"{self.seats[seat].name} asks for {named}."
+        return self._end_play(out, seat, resume, prompt, GAME_CONTINUE)
+
+    def drop(self, seat: int, dropped: Sequence[Card]) -> list[Message]:
+        """The normal cards owed by a drop (``-``, ``-1``, ``-2``, ``--``…), no match needed."""
+        self._require("cards_dropped")
+        question = self._check_asked(seat, Q_DROP)
+        hand = self.seats[seat].hand
+        if len(dropped) != question.count or any(c.special for c in dropped):
+            raise ProtocolError("bad_answer", f"drop exactly {question.count} normal card(s)")
+        if not rules.holds(hand, dropped):
+            raise ProtocolError("not_in_hand", "you do not hold the card(s) you dropped")
+        rules.drop(self.table, seat, dropped)
+        self.questions.clear()
+        resume = self._take_resume()
+        out: list[Message] = []
+        prompt = f"{self.seats[seat].name} dropped {' '.join(c.text for c in dropped)}."
+        if not hand:
+            return self._finish(out, prompt)
+        self.next_state = TURN
+        self.cards_dropped()
+        return self._end_play(out, seat, resume, prompt, GAME_CONTINUE)
+
+    def request_leave(self, seat: int) -> list[Message]:
+        """Scenario B steps 1-3: pause, discard pending questions, send each their state."""
+        self._require("leave_requested")
+        self._check_seated(seat)
+        if seat in self.gone or self.seats[seat].computer:
+            raise ProtocolError("not_playing", "this seat is not a human player in the game")
+        if self.state != PAUSED and self.state != VOTING:
+            self.resume = self._pause_point()
+        self.leavers.append(seat)
+        self.questions.clear()
+        self.votes.clear()
+        self.next_state = PAUSED
+        self.leave_requested()
+        out: list[Message] = []
+        self._broadcast(out, "paused", f"{self.seats[seat].name} is leaving; the game is paused.")
+        return out
+
+    def leave(self, seat: int) -> list[Message]:
+        """Scenario B steps 4-7: LEAVE_REP to the leaver, CREATE_A_COMPUTER to the others."""
+        self._require("player_left")
+        if seat not in self.leavers:
+            raise ProtocolError("not_leaving", "ask to leave with a game message first")
+        self.leavers.remove(seat)
+        self.empty_seats.append(seat)
+        out: list[Message] = [
+            self._envelope(seat, LEAVE_REP, "You left the game.", self.view(seat))
+        ]
+        if self.leavers:
+            self.next_state = PAUSED
+            self.player_left()
+            return out
+        voters = self.humans()
+        if not voters:
+            self.next_state = FINISHED
+            return self._finish(out, "No human player remains.", reason="no_humans")
+        self.next_state = VOTING
+        self.player_left()
+        names = ", ".join(self.seats[s].name for s in self.empty_seats)
+        for voter in voters:
+            self._ask(Q_VOTE, voter, options=["yes", "no"])
+        self._broadcast(
+            out,
+            "vote",
+            f"{names} left. Should a computer player take the empty seat?",
+            cmd=CREATE_A_COMPUTER,
+        )
+        return out
+
+    def vote(self, seat: int, choice: Any) -> list[Message]:
+        """One remaining human's answer; all yes seats computers, any no ends the game."""
+        self._require("vote_cast")
+        self._check_asked(seat, Q_VOTE)
+        if choice not in ("yes", "no"):
+            raise ProtocolError("bad_answer", "answer yes or no")
+        del self.questions[seat]
+        self.votes[seat] = choice == "yes"
+        out: list[Message] = []
+        if choice == "no":
+            self.next_state = FINISHED
+            self.questions.clear()
+            name = self.seats[seat].name
+            return self._finish(out, f"{name} voted against a computer player.", "vote_failed")
+        if self.questions:
+            self.next_state = VOTING
+            self.vote_cast()
+            return out
+        for empty in self.empty_seats:
+            self.seats[empty].computer = True
+        self.empty_seats.clear()
+        self.votes.clear()
+        return self._resume(out)
+
+    # -- how the game moves on ------------------------------------------------------
+
+    def _end_play(
+        self, out: list[Message], seat: int, resume: Resume, prompt: str, flag: str | None = None
+    ) -> list[Message]:
+        """A complete play: the last-card check, then the turn moves on (or plays again)."""
+        hand = self.seats[seat].hand
+        if len(hand) == 1 and not resume.announced:
+            picked = rules.pick(self.table, seat, 1)
+            self._tell_picked(out, seat, picked, "last card not announced", PICK_ONE)
+            prompt += f" {self.seats[seat].name} did not announce the last card and picks 1."
+        self.table.current = rules.next_seat(self.table, seat, resume.steps)
+        return self._start_turn(prompt, flag, out)
+
+    def _start_turn(
+        self, prompt: str, flag: str | None, out: list[Message] | None = None
+    ) -> list[Message]:
+        out = [] if out is None else out
+        current = self.table.current
+        self._ask(Q_TURN, current)
+        self._broadcast(out, "turn", f"{prompt} {self.seats[current].name} to play.", flag=flag)
+        return out
+
+    def _punish_wrong_card(self, seat: int, shown: str, out: list[Message]) -> list[Message]:
+        """Wrong card: back to hand (it never left), pick two, turn over.
+
+        A wrong play while a penalty is pending also takes the penalty (decided).
+        """
+        name = self.seats[seat].name
+        picked = rules.pick(self.table, seat, 2)
+        self._tell_picked(out, seat, picked, "wrong card", PICK_TWO)
+        prompt = f"{name} played {shown}, which does not match, and picks 2."
+        if self.table.penalty:
+            symbol, taken = rules.take_penalty(self.table, seat)
+            self._tell_picked(out, seat, taken, "penalty", _PENALTY_CMD[symbol])
+            prompt += f" {name} also takes the penalty: {len(taken)} card(s)."
+        self.questions.clear()
+        self.next_state = TURN
+        self.cards_played()
+        self.table.current = rules.next_seat(self.table, seat)
+        return self._start_turn(prompt, None, out)
+
+    def _someone_emptied(self) -> bool:
+        return any(not s.hand for s in self.seats)
+
+    def _finish(self, out: list[Message], prompt: str, reason: str = "won") -> list[Message]:
+        """The game ends: the player with no cards wins, the others ranked by cards held."""
+        order = rules.ranking(self.table, first=self.table.current)
+        self.result = {
+            "reason": reason,
+            "winner": order[0] if reason == "won" else None,
+            "ranking": [{"seat": s, "name": self.seats[s].name, "cards": len(self.seats[s].hand)}
+                        for s in order],
+        }  # fmt: skip
+        if reason == "won":
+            prompt += f" {self.seats[order[0]].name} wins!"
+        self.questions.clear()
+        self.next_state = FINISHED
+        self.trigger(self._finishing_trigger())
+        self._broadcast(out, "game_over", prompt + " Game over.")
+        return out
+
+    def _finishing_trigger(self) -> str:
+        return {
+            TURN: "cards_played",
+            AWAITING_CARDS: "cards_dropped",
+            PAUSED: "player_left",
+            VOTING: "vote_cast",
+        }[self.state]
+
+    def _pause_point(self) -> Resume:
+        play = self.resume or Resume(TURN)
+        asked = next(iter(self.questions.values()), None)
+        return Resume(self.state, play.announced, play.steps, asked)
+
+    def _resume(self, out: list[Message]) -> list[Message]:
+        """Back to where the leave paused the game; the discarded question is asked anew."""
+        resume = self.resume or Resume(TURN)
+        self.resume = resume if resume.state in (AWAITING_OPTION, AWAITING_CARDS) else None
+        self.next_state = resume.state
+        self.vote_cast()
+        asked = resume.question or Question(Q_TURN, self.table.current)
+        self._ask(asked.kind, asked.seat, asked.options, asked.count)
+        prompt = "A computer player takes the empty seat; the game resumes."
+        self._broadcast(out, "resumed", prompt, flag=GAME_CONTINUE)
+        return out
+
+    def _take_resume(self) -> Resume:
+        resume, self.resume = self.resume or Resume(TURN), None
+        return resume
+
+    # -- questions and messages -----------------------------------------------------
+
+    def _ask(self, kind: str, seat: int, options: list[Any] | None = None, count: int = 0) -> None:
+        self.questions[seat] = Question(kind, seat, options=options or [], count=count)
+
+    def _broadcast(
+        self,
+        out: list[Message],
+        event: str,
+        prompt: str,
+        flag: str | None = None,
+        cmd: str = GAME_MESSAGE_REP,
+    ) -> None:
+        """Every seated player gets the event and their own view; askees get their question."""
+        public = self._public()
+        public["event"] = event
+        if self.result is not None:
+            public["result"] = self.result
+        for seat in range(len(self.seats)):
+            if seat in self.empty_seats:
+                continue
+            data = self._view(seat, public)
+            question = self.questions.get(seat)
+            if question is None:
+                out.append(self._envelope(seat, cmd, prompt, data, flag=flag))
+                continue
+            next_cmd, return_type = QUESTION_FORMS[question.kind]
+            data["question"] = question.kind
+            if question.count:
+                data["count"] = question.count
+            extra = question.options if question.kind != Q_TURN else data["hand"]
+            message = self._envelope(
+                seat,
+                cmd,
+                prompt + " " + _QUESTION_PROMPTS[question.kind],
+                data,
+                return_type=return_type,
+                flag=USER_INPUT_CONTINUE,
+                next_cmd=next_cmd,
+                extra_data=extra,
+            )
+            question.msg_id = message[1]["msg_id"]
+            out.append(message)
+
+    def _tell_picked(
+        self, out: list[Message], seat: int, picked: list[Card], why: str, next_cmd: str
+    ) -> None:
+        """Only the picker learns which cards they picked."""
+        top = self.table.top_card
+        data = {"top_card": top.text if top else None, "event": "picked", "why": why,
+                "hand": [c.text for c in self.seats[seat].hand]}  # fmt: skip
+        texts = [c.text for c in picked]
+        out.append(self._envelope(seat, GAME_MESSAGE_REP, f"You pick {len(picked)} ({why}).",
+                                  data, next_cmd=next_cmd, extra_data=texts))  # fmt: skip
+
+    def _envelope(
+        self,
+        seat: int,
+        cmd: str,
+        prompt: str,
+        data: dict[str, Any],
+        return_type: str | None = None,
+        flag: str | None = None,
+        next_cmd: str | None = None,
+        extra_data: Any = None,
+    ) -> Message:
+        self.sent[seat] += 1
+        payload = {
+            "prompt": prompt,
+            "data": data,
+            "return_type": return_type,
+            "flag": flag,
+            "next_cmd": next_cmd,
+            "extra_data": extra_data,
+        }
+        return seat, {"cmd": cmd, "msg_id": str(self.sent[seat]), "payload": payload}
+
+    def tell(self, seat: int, cmd: str, prompt: str, data: dict[str, Any]) -> Message:
+        """A numbered message outside the game's events (errors, connection notices)."""
+        return self._envelope(seat, cmd, prompt, data)
+
+    # -- checks ---------------------------------------------------------------------
+
+    def _require(self, event: str) -> None:
+        if event not in LEGAL_EVENTS[self.state]:
+            raise ProtocolError("not_now", f"{event.replace('_', ' ')} is not possible while the "
+                                f"game is {self.state.replace('_', ' ')}")  # fmt: skip
+
+    def _check_seated(self, seat: int) -> None:
+        if type(seat) is not int or not 0 <= seat < len(self.seats):
+            raise ProtocolError("unknown_seat", "no such player in this game")
+
+    def _check_turn(self, seat: int) -> None:
+        self._check_seated(seat)
+        if seat != self.table.current:
+            raise ProtocolError(
+                "not_your_turn", f"it is {self.seats[self.table.current].name}'s turn"
+            )
+
+    def _check_asked(self, seat: int, kind: str) -> Question:
+        self._check_seated(seat)
+        question = self.questions.get(seat)
+        if question is None or question.kind != kind:
+            raise ProtocolError("no_question", "there is no such question waiting for your answer")
+        return question
+
+    @staticmethod
+    def _cards(data: Any) -> list[Card]:
+        if not isinstance(data, list) or len(data) > 8:
+            raise ProtocolError("bad_answer", "answer with a list of cards, like ['red-cross']")
+        try:
+            return [parse_card(t) for t in data]
+        except CardError as err:
+            raise ProtocolError("bad_card", str(err)) from None
+
+
+_QUESTION_PROMPTS: Final = {
+    Q_FIRST_PLAYER: "Who plays first? Answer with a seat number.",
+    Q_TURN: "Your turn: play one card or a combination of two, or [] to draw.",
+    Q_REQUEST: "Name a colour or a shape for the next player.",
+    Q_DROP: "Pick the normal card(s) to drop.",
+    Q_VOTE: "Answer yes or no.",
+}

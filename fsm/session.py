@@ -1,0 +1,150 @@
+"""A client session as an explicit state machine.
+
+One :class:`Session` per connection on the server; the terminal client runs the
+same machine as its mirror, fed with the same messages. Rule 1: the session knows
+which *commands* are legal in which state and how the server's messages move it;
+it knows nothing of rooms, cards or sockets. Rule 2: a command illegal in the
+current state raises :class:`ProtocolError` naming the state and the command, and
+changes nothing.
+
+Client commands are the triggers in capitals (the protocol's ``cmd``); what the
+server tells the session is in lower case.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from transitions import Machine
+
+from .game import (
+    CREATE_A_COMPUTER,
+    LEAVE_REP,
+    PICK_CARDS,
+    PICK_OPTION,
+    ProtocolError,
+)
+
+LOBBY: Final = "lobby"  # connected, no room yet
+CREATING: Final = "creating"  # filling in a new room (Scenario A: shown to others)
+WAITING: Final = "waiting"  # seated in a room that is not full yet
+PLAYING: Final = "playing"  # in a game, no question for this player
+AWAITING_OPTION: Final = "awaiting_option"  # a PICK_OPTION question is pending
+AWAITING_CARDS: Final = "awaiting_cards"  # a PICK_CARDS question is pending (incl. the turn)
+PAUSED: Final = "paused"  # somebody is leaving (Scenario B)
+LEAVING: Final = "leaving"  # this player asked to leave; LEAVE is expected
+CLOSED: Final = "closed"
+
+SESSION_STATES: Final = [
+    LOBBY,
+    CREATING,
+    WAITING,
+    PLAYING,
+    AWAITING_OPTION,
+    AWAITING_CARDS,
+    PAUSED,
+    LEAVING,
+    CLOSED,
+]
+IN_GAME: Final = [PLAYING, AWAITING_OPTION, AWAITING_CARDS, PAUSED]
+ANSWERING: Final = [AWAITING_OPTION, AWAITING_CARDS]
+OPEN: Final = [s for s in SESSION_STATES if s != CLOSED]
+
+# dest None: the command is answered and the state stays as it is.
+SESSION_TRANSITIONS: Final[list[tuple[str, str | list[str], str | None]]] = [
+    # trigger             source                          dest
+    # -- commands from the client (the protocol's cmd) --
+    ("GET_ROOMS",         [LOBBY, CREATING],              None),
+    ("CREATING_A_ROOM",   LOBBY,                          CREATING),
+    ("CANCEL_CREATE",     CREATING,                       LOBBY),
+    ("CREATE_A_ROOM",     [LOBBY, CREATING],              WAITING),
+    ("JOIN_ROOM",         LOBBY,                          WAITING),
+    ("JOIN_GAME",         LOBBY,                          WAITING),  # the /game hello
+    ("GET_ROOMATES",      [WAITING] + IN_GAME + [LEAVING], None),
+    ("GAME_MESSAGE",      [PLAYING] + ANSWERING + [PAUSED], None),  # the game decides
+    ("LEAVE",             LEAVING,                        CLOSED),
+    # -- what the server tells the session --
+    ("game_began",        WAITING,                        PLAYING),
+    ("told",              [WAITING] + IN_GAME,            PLAYING),
+    ("asked_option",      [WAITING] + IN_GAME,            AWAITING_OPTION),
+    ("asked_cards",       [WAITING] + IN_GAME,            AWAITING_CARDS),
+    ("paused",            IN_GAME,                        PAUSED),
+    ("leave_accepted",    IN_GAME,                        LEAVING),
+    ("game_over",         [WAITING] + IN_GAME + [LEAVING], CLOSED),
+    ("disconnected",      OPEN,                           CLOSED),
+]  # fmt: skip
+
+COMMANDS: Final = frozenset(t for t, _, _ in SESSION_TRANSITIONS if t.isupper())
+
+LEGAL_COMMANDS: Final[dict[str, frozenset[str]]] = {
+    state: frozenset(
+        t
+        for t, src, _ in SESSION_TRANSITIONS
+        if t in COMMANDS and (state == src or (isinstance(src, list) and state in src))
+    )
+    for state in SESSION_STATES
+}
+
+
+def _build_machine() -> Machine:
+    machine = Machine(model=None, states=SESSION_STATES, initial=LOBBY, auto_transitions=False)
+    for trigger, source, dest in SESSION_TRANSITIONS:
+        machine.add_transition(trigger, source, dest)
+    return machine
+
+
+SESSION_MACHINE: Final = _build_machine()
+
+
+class Session:
+    """One connection's place in the protocol."""
+
+    state: str
+
+    def __init__(self) -> None:
+        SESSION_MACHINE.add_model(self)
+
+    def command(self, cmd: str) -> None:
+        """Accept a client command legal in this state, or refuse it and change nothing."""
+        if cmd not in COMMANDS:
+            raise ProtocolError("unknown_cmd", f"{cmd!r} is not a command of this protocol")
+        if cmd not in LEGAL_COMMANDS[self.state]:
+            raise ProtocolError(
+                "not_now",
+                f"{cmd} is not possible while the session is {self.state.replace('_', ' ')}",
+            )
+        self.trigger(cmd)
+
+    def observe(self, message: dict[str, Any], you_are_leaving: bool = False) -> None:
+        """Follow a server message to this player (the client's mirror does the same)."""
+        cmd = message.get("cmd")
+        payload = message.get("payload") or {}
+        data = payload.get("data")
+        event = data.get("event") if isinstance(data, dict) else None
+        if cmd == LEAVE_REP or self.state == CLOSED:
+            return
+        if event == "game_over":
+            self._move("game_over")
+        elif event == "paused":
+            self._move("leave_accepted" if you_are_leaving else "paused")
+        elif payload.get("next_cmd") == PICK_OPTION or cmd == CREATE_A_COMPUTER:
+            self._move("asked_option")
+        elif payload.get("next_cmd") == PICK_CARDS:
+            self._move("asked_cards")
+        elif event is not None and event != "picked":
+            self._move("game_began" if self.state == WAITING else "told")
+
+    def close(self) -> None:
+        if self.state != CLOSED:
+            self.disconnected()
+        SESSION_MACHINE.remove_model(self)
+
+    def _move(self, trigger: str) -> None:
+        if self.state in _SOURCES[trigger]:
+            self.trigger(trigger)
+
+
+_SOURCES: Final[dict[str, frozenset[str]]] = {
+    trigger: frozenset([source] if isinstance(source, str) else source)
+    for trigger, source, _ in SESSION_TRANSITIONS
+}
