@@ -29,7 +29,9 @@ def test_simulate_same_seed_same_games():
 
 
 def test_greedy_beats_random_two_players():
-    summary = run_simulate("--players", "2", "--games", "1000", "--seed", "3", "--bots", "greedy,random")
+    summary = run_simulate(
+        "--players", "2", "--games", "1000", "--seed", "3", "--bots", "greedy,random"
+    )
     assert summary["wins"]["greedy"] >= 600
 
 
