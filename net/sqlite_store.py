@@ -1,0 +1,272 @@
+"""The embedded default store: one SQLite file.
+
+It keeps what a restarted server needs to carry on as if nothing happened: rooms,
+players with their token hashes, each game's snapshot after every applied event,
+the move log, and every message sent to each player (so a reconnecting client is
+sent everything after the last id it saw).
+
+Ordering guarantee: :meth:`record` writes an event's snapshot, move and messages in
+one transaction, and the room task awaits it before sending any of those messages.
+SQLite is called from worker threads (``trio.to_thread``) one call at a time.
+
+A file that is not ours — not SQLite at all, or SQLite with another application id
+or a newer schema — is refused with :class:`StoreError` and never written to.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import trio
+
+#: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
+APPLICATION_ID: Final = 0x44697363
+SCHEMA_VERSION: Final = 1
+
+# Each entry migrates the schema from version i to i + 1.
+MIGRATIONS: Final = [
+    """
+    CREATE TABLE rooms (
+        room_id   TEXT PRIMARY KEY,
+        name      TEXT NOT NULL,
+        size      INTEGER NOT NULL,
+        created   REAL NOT NULL,
+        finished  REAL,
+        result    TEXT
+    );
+    CREATE TABLE players (
+        room_id     TEXT NOT NULL REFERENCES rooms(room_id),
+        user_id     TEXT NOT NULL,
+        seat        INTEGER NOT NULL,
+        name        TEXT NOT NULL,
+        token_hash  TEXT NOT NULL,
+        PRIMARY KEY (room_id, user_id)
+    );
+    CREATE TABLE games (
+        room_id   TEXT PRIMARY KEY REFERENCES rooms(room_id),
+        snapshot  TEXT NOT NULL
+    );
+    CREATE TABLE moves (
+        room_id  TEXT NOT NULL REFERENCES rooms(room_id),
+        n        INTEGER NOT NULL,
+        seat     INTEGER,
+        event    TEXT NOT NULL,
+        at       REAL NOT NULL,
+        PRIMARY KEY (room_id, n)
+    );
+    CREATE TABLE messages (
+        room_id  TEXT NOT NULL REFERENCES rooms(room_id),
+        seat     INTEGER NOT NULL,
+        msg_id   INTEGER NOT NULL,
+        body     TEXT NOT NULL,
+        PRIMARY KEY (room_id, seat, msg_id)
+    ) WITHOUT ROWID;
+    """,
+]
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class StoredRoom:
+    room_id: str
+    name: str
+    size: int
+    finished: bool
+    result: dict[str, Any] | None
+    snapshot: dict[str, Any] | None
+    players: list[dict[str, Any]]  # {user_id, seat, name, token_hash}
+
+
+def _check_ours(db: sqlite3.Connection, path: str) -> None:
+    try:
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError as err:
+        raise StoreError(
+            f"{path} is not a cardgame database ({err}); it was left untouched"
+        ) from None
+    if app_id == 0 and version == 0 and tables == 0:
+        return  # a new, empty file: ours to set up
+    if app_id != APPLICATION_ID:
+        raise StoreError(
+            f"{path} belongs to another application (application_id {app_id:#x}); "
+            "it was left untouched — choose another file with --db"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} has schema version {version}, newer than this cardgame ({SCHEMA_VERSION}); "
+            "upgrade cardgame"
+        )
+
+
+class SqliteStore:
+    """Rooms, players, game snapshots, move logs and outboxes in one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._limiter = trio.CapacityLimiter(1)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open {self.path}: {err}") from None
+        try:
+            _check_ours(self._db, self.path)
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(version, SCHEMA_VERSION):
+            db.execute("BEGIN IMMEDIATE")
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version={number + 1}")
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+
+    # -- writes ---------------------------------------------------------------------
+
+    def _tx(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                db.execute(sql, params)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    async def add_room(self, room_id: str, name: str, size: int) -> None:
+        sql = "INSERT INTO rooms (room_id, name, size, created) VALUES (?, ?, ?, ?)"
+        await self._run(self._tx, [(sql, (room_id, name, size, time.time()))])
+
+    async def add_player(
+        self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
+    ) -> None:
+        sql = "INSERT INTO players (room_id, user_id, seat, name, token_hash) VALUES (?,?,?,?,?)"
+        await self._run(self._tx, [(sql, (room_id, user_id, seat, name, token_hash))])
+
+    async def record(
+        self,
+        room_id: str,
+        snapshot: dict[str, Any],
+        messages: Iterable[tuple[int, dict[str, Any]]],
+        move: tuple[int, int | None, dict[str, Any]] | None = None,
+    ) -> None:
+        """One applied event: the game after it, its log entry and every message it sent."""
+        statements: list[tuple[str, tuple[Any, ...]]] = [
+            (
+                "INSERT INTO games (room_id, snapshot) VALUES (?, ?) "
+                "ON CONFLICT(room_id) DO UPDATE SET snapshot = excluded.snapshot",
+                (room_id, json.dumps(snapshot, separators=(",", ":"))),
+            )
+        ]
+        if move is not None:
+            n, seat, event = move
+            statements.append(
+                (
+                    "INSERT INTO moves (room_id, n, seat, event, at) VALUES (?, ?, ?, ?, ?)",
+                    (room_id, n, seat, json.dumps(event), time.time()),
+                )
+            )
+        for seat, envelope in messages:
+            statements.append(
+                (
+                    "INSERT INTO messages (room_id, seat, msg_id, body) VALUES (?, ?, ?, ?)",
+                    (room_id, seat, int(envelope["msg_id"]), json.dumps(envelope)),
+                )
+            )
+        result = snapshot.get("result") if snapshot.get("state") == "finished" else None
+        if result is not None:
+            statements.append(
+                (
+                    "UPDATE rooms SET finished = ?, result = ? WHERE room_id = ?",
+                    (time.time(), json.dumps(result), room_id),
+                )
+            )
+        await self._run(self._tx, statements)
+
+    # -- reads ----------------------------------------------------------------------
+
+    def _messages_after(self, room_id: str, seat: int, last_id: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT body FROM messages WHERE room_id = ? AND seat = ? AND msg_id > ? "
+            "ORDER BY msg_id",
+            (room_id, seat, last_id),
+        ).fetchall()
+        return [json.loads(body) for (body,) in rows]
+
+    async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[dict[str, Any]]:
+        """Everything sent to the seat after ``last_id``, in order (for resumption)."""
+        return await self._run(self._messages_after, room_id, seat, last_id)
+
+    def _rooms(self, unfinished_only: bool) -> list[StoredRoom]:
+        db = self._db
+        where = "WHERE r.finished IS NULL" if unfinished_only else ""
+        rooms = []
+        for room_id, name, size, finished, result, snapshot in db.execute(
+            "SELECT r.room_id, r.name, r.size, r.finished, r.result, g.snapshot "
+            f"FROM rooms r LEFT JOIN games g USING (room_id) {where} ORDER BY r.created"
+        ).fetchall():
+            players = [
+                {"user_id": u, "seat": s, "name": n, "token_hash": h}
+                for u, s, n, h in db.execute(
+                    "SELECT user_id, seat, name, token_hash FROM players "
+                    "WHERE room_id = ? ORDER BY seat",
+                    (room_id,),
+                )
+            ]
+            rooms.append(
+                StoredRoom(
+                    room_id,
+                    name,
+                    size,
+                    finished is not None,
+                    json.loads(result) if result else None,
+                    json.loads(snapshot) if snapshot else None,
+                    players,
+                )
+            )
+        return rooms
+
+    def unfinished_rooms(self) -> list[StoredRoom]:
+        """Rooms to restore at start-up (called before the server accepts connections)."""
+        return self._rooms(unfinished_only=True)
+
+    def all_rooms(self) -> list[StoredRoom]:
+        return self._rooms(unfinished_only=False)
+
+    def moves(self, room_id: str) -> list[dict[str, Any]]:
+        """The move log of a game, oldest first: ``{n, seat, event, at}``."""
+        return [
+            {"n": n, "seat": seat, "event": json.loads(event), "at": at}
+            for n, seat, event, at in self._db.execute(
+                "SELECT n, seat, event, at FROM moves WHERE room_id = ? ORDER BY n", (room_id,)
+            )
+        ]

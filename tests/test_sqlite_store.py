@@ -1,0 +1,90 @@
+"""The SQLite store: what is written is read back in order; foreign files are never touched."""
+
+import hashlib
+import sqlite3
+
+import pytest
+
+from cardgame.fsm.game import Game
+from cardgame.fsm.snapshot import to_snapshot
+from cardgame.net.sqlite_store import APPLICATION_ID, SCHEMA_VERSION, SqliteStore, StoreError
+
+
+async def test_record_and_read_back(tmp_path):
+    path = tmp_path / "games.db"
+    store = SqliteStore(path)
+    await store.add_room("r1", "kitchen", 2)
+    await store.add_player("r1", "u1", 0, "ada", "hash-a")
+    game = Game(2, seed=1)
+    game.join("ada")
+    _, messages = game.join("bob")
+    await store.record("r1", to_snapshot(game), messages, move=(1, None, {"event": "join"}))
+    store.close()
+
+    reopened = SqliteStore(path)
+    [room] = reopened.unfinished_rooms()
+    assert (room.room_id, room.name, room.size, room.finished) == ("r1", "kitchen", 2, False)
+    assert room.snapshot == to_snapshot(game)
+    assert room.players == [{"user_id": "u1", "seat": 0, "name": "ada", "token_hash": "hash-a"}]
+    sent_to_bob = [m for seat, m in messages if seat == 1]
+    assert await reopened.messages_after("r1", 1, 0) == sent_to_bob
+    assert await reopened.messages_after("r1", 1, int(sent_to_bob[-1]["msg_id"])) == []
+    assert reopened.moves("r1")[0]["event"] == {"event": "join"}
+
+
+async def test_failed_transaction_writes_nothing(tmp_path):
+    store = SqliteStore(tmp_path / "g.db")
+    await store.add_room("r1", "kitchen", 2)
+    game = Game(2, seed=1)
+    message = (0, {"cmd": "X", "msg_id": "1", "payload": {}})
+    await store.record("r1", to_snapshot(game), [message])
+    with pytest.raises(sqlite3.IntegrityError):  # the same msg_id twice: refused whole
+        await store.record("r1", {"state": "turn"}, [message])
+    [room] = store.unfinished_rooms()
+    assert room.snapshot == to_snapshot(game)
+
+
+def test_new_file_gets_schema_and_application_id(tmp_path):
+    path = tmp_path / "new.db"
+    SqliteStore(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_corrupted_file_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"this is not a database at all, just some bytes" * 100)
+    before = digest(path)
+    with pytest.raises(StoreError, match="not a cardgame database"):
+        SqliteStore(path)
+    assert digest(path) == before
+
+
+def test_foreign_sqlite_file_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "foreign.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER)")
+    db.execute("INSERT INTO accounts VALUES (1, 100)")
+    db.commit()
+    db.close()
+    before = digest(path)
+    with pytest.raises(StoreError, match="another application"):
+        SqliteStore(path)
+    assert digest(path) == before
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    SqliteStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        SqliteStore(path)
