@@ -53,3 +53,12 @@ def simulate(players: int, games: int, seed: int, bots: str, as_json: bool) -> N
     for name, count in sorted(summary["wins"].items(), key=lambda kv: -kv[1]):
         click.echo(f"wins {name:<11} {count} ({100 * count / summary['games']:.1f}%)")
     click.echo(f"conservation     {'held' if summary['conservation_ok'] else 'BROKEN'}")
+
+
+def _register() -> None:
+    from cardgame.cli.serve import serve
+
+    main.add_command(serve)
+
+
+_register()

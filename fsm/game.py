@@ -191,7 +191,8 @@ class Game:
         self.questions: dict[int, Question] = {}
         self.resume: Resume | None = None
         self.next_state = WAITING
-        self.sent: list[int] = []  # messages numbered so far, per seat
+        self.sent = [0] * seats  # messages numbered so far, per seat (seats may be told
+        # things before they are joined: the room numbers its notices through the game)
         self.leavers: list[int] = []  # asked to leave, LEAVE not yet received
         self.empty_seats: list[int] = []  # left, awaiting the vote on a computer
         self.votes: dict[int, bool] = {}
@@ -278,7 +279,6 @@ class Game:
         self._require("player_joined")
         seat = len(self.seats)
         self.seats.append(Seat(name=name, computer=computer))
-        self.sent.append(0)
         out: list[Message] = []
         if len(self.seats) < self.size:
             self.next_state = WAITING

@@ -105,7 +105,12 @@ class Session:
         SESSION_MACHINE.add_model(self)
 
     def command(self, cmd: str) -> None:
-        """Accept a client command legal in this state, or refuse it and change nothing."""
+        """Take a client command that the server has carried out (checked first)."""
+        self.check(cmd)
+        self.trigger(cmd)
+
+    def check(self, cmd: str) -> None:
+        """Refuse a command that is not legal in this state; nothing changes either way."""
         if cmd not in COMMANDS:
             raise ProtocolError("unknown_cmd", f"{cmd!r} is not a command of this protocol")
         if cmd not in LEGAL_COMMANDS[self.state]:
@@ -113,7 +118,6 @@ class Session:
                 "not_now",
                 f"{cmd} is not possible while the session is {self.state.replace('_', ' ')}",
             )
-        self.trigger(cmd)
 
     def observe(self, message: dict[str, Any], you_are_leaving: bool = False) -> None:
         """Follow a server message to this player (the client's mirror does the same)."""

@@ -25,6 +25,9 @@ from typing import Any, Final
 
 import trio
 
+from cardgame.fsm.game import Game
+from cardgame.fsm.snapshot import to_snapshot
+
 #: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
 APPLICATION_ID: Final = 0x44697363
 SCHEMA_VERSION: Final = 1
@@ -175,11 +178,12 @@ class SqliteStore:
     async def record(
         self,
         room_id: str,
-        snapshot: dict[str, Any],
+        game: Game,
         messages: Iterable[tuple[int, dict[str, Any]]],
         move: tuple[int, int | None, dict[str, Any]] | None = None,
     ) -> None:
         """One applied event: the game after it, its log entry and every message it sent."""
+        snapshot = to_snapshot(game)
         statements: list[tuple[str, tuple[Any, ...]]] = [
             (
                 "INSERT INTO games (room_id, snapshot) VALUES (?, ?) "

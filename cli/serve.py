@@ -1,0 +1,80 @@
+"""``cardgame serve``: run the server until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+
+import click
+import trio
+
+from cardgame.net.config import ServerConfig
+
+
+def default_db() -> Path:
+    """The user's data directory (XDG), where the embedded SQLite file lives by default."""
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "cardgame" / "cardgame.db"
+
+
+async def run_server(config: ServerConfig, db: str) -> None:
+    from cardgame.net.server import serve
+    from cardgame.net.store import MemoryStore
+
+    store = MemoryStore()
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(serve, config, store)
+        click.echo(f"cardgame listening on ws://{config.host}:{server.port} (/lobby, /game)")
+        click.echo(f"database: {db} (this version keeps games in memory)")
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                click.echo(
+                    f"{signal.Signals(signum).name}: closing connections (1001) and stopping"
+                )
+                await server.shutdown()
+                break
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8888, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--db", default=None, help="SQLite file (default: the user data directory).")
+@click.option("--roommates-interval", default=4.0, show_default=True, type=float,
+              help="Seconds between roommate lists while a room fills.")  # fmt: skip
+@click.option("--first-player-timeout", default=30.0, show_default=True, type=float,
+              help="Seconds the creator has to pick who plays first.")  # fmt: skip
+@click.option("--grace-period", default=60.0, show_default=True, type=float,
+              help="Seconds a dropped player's seat is held.")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="Debug logs.")
+def serve(
+    host: str,
+    port: int,
+    db: str | None,
+    roommates_interval: float,
+    first_player_timeout: float,
+    grace_period: float,
+    verbose: bool,
+) -> None:
+    """Run the Discard server: ws://HOST:PORT/lobby and /game.
+
+    Example: cardgame serve --host 0.0.0.0 --port 8888
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    # transitions logs every state change at INFO: only with -v.
+    logging.getLogger("transitions").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if not verbose:
+        logging.getLogger("trio-websocket").setLevel(logging.WARNING)
+    config = ServerConfig(
+        host=host,
+        port=port,
+        roommates_interval=roommates_interval,
+        first_player_timeout=first_player_timeout,
+        grace_period=grace_period,
+    )
+    trio.run(run_server, config, db or str(default_db()))

@@ -1,0 +1,232 @@
+"""A trio client for the cardgame protocol: the terminal client, network bots and tests use it.
+
+Two classes, one per endpoint::
+
+    async with LobbyClient.connect("ws://127.0.0.1:8888") as lobby:
+        ticket = await lobby.create_room("kitchen", players=4, user_name="ada", computers=3)
+    async with GameClient.connect("ws://127.0.0.1:8888", ticket) as game:
+        while (message := await game.receive())["payload"]["data"].get("event") != "game_over":
+            if game.question is not None:
+                await game.answer(["red-cross"])       # or [] to draw
+
+:class:`GameClient` keeps ``last_msg_id`` and drops any message it has already seen,
+so reconnecting with ``GameClient.connect(url, ticket, last_msg_id=...)`` resumes
+without duplicates. :func:`play_with_bot` plays a seat with a computer strategy that
+sees only what this client receives.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+from trio_websocket import WebSocketConnection, open_websocket_url
+
+from cardgame.fsm.bots import Bot, BotView, make_bot
+from cardgame.fsm.cards import parse_card
+from cardgame.fsm.game import USER_INPUT_CONTINUE, Question
+
+Message = dict[str, Any]
+
+
+class ServerError(Exception):
+    """The server refused a command: ``code`` is stable, ``sentence`` is for people."""
+
+    def __init__(self, message: Message) -> None:
+        payload = message["payload"]
+        self.code = (payload.get("data") or {}).get("code")
+        self.sentence = payload.get("prompt", "")
+        self.message = message
+        super().__init__(f"{self.code}: {self.sentence}")
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What a seat needs to connect to /game: keep it secret (the token is the key)."""
+
+    room_id: str
+    user_id: str
+    token: str
+
+
+class _Endpoint:
+    def __init__(self, ws: WebSocketConnection) -> None:
+        self.ws = ws
+        self._ids = count(1)
+
+    async def send(self, cmd: str, payload: dict[str, Any] | None = None) -> str:
+        msg_id = f"c{next(self._ids)}"
+        frame = {"cmd": cmd, "msg_id": msg_id, "payload": payload or {}}
+        await self.ws.send_message(json.dumps(frame))
+        return msg_id
+
+    async def _next(self) -> Message:
+        return json.loads(await self.ws.get_message())
+
+
+class LobbyClient(_Endpoint):
+    """``/lobby``: rooms, Scenario A, seats. Pushes that arrive meanwhile wait in ``pushes``."""
+
+    PUSHES = ("ROOM_BEING_CREATED", "ROOM_CREATED", "ROOM_ABANDONED", "ROOM_UPDATED")
+
+    def __init__(self, ws: WebSocketConnection) -> None:
+        super().__init__(ws)
+        self.pushes: deque[Message] = deque()
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str) -> AsyncIterator[LobbyClient]:
+        async with open_websocket_url(url.rstrip("/") + "/lobby") as ws:
+            yield cls(ws)
+
+    async def request(self, cmd: str, data: Any = None) -> Message:
+        """Send a command; its ``<cmd>_REP``, or :class:`ServerError`."""
+        await self.send(cmd, {"data": data})
+        while True:
+            message = await self._next()
+            if message["cmd"] == f"{cmd}_REP":
+                return message
+            if message["cmd"] == "ERROR":
+                raise ServerError(message)
+            self.pushes.append(message)
+
+    async def next_push(self) -> Message:
+        """The next ROOM_* push (Scenario A): wait here for a room being created."""
+        if self.pushes:
+            return self.pushes.popleft()
+        return await self._next()
+
+    async def get_rooms(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(open rooms, rooms being created)."""
+        reply = await self.request("GET_ROOMS")
+        return reply["payload"]["data"], reply["payload"]["extra_data"]
+
+    async def creating(self, user_name: str) -> dict[str, Any]:
+        """Tell the lobby you are creating a room (others see it)."""
+        return (await self.request("CREATING_A_ROOM", {"user_name": user_name}))["payload"]["data"]
+
+    async def cancel_create(self) -> None:
+        await self.request("CANCEL_CREATE")
+
+    async def create_room(
+        self, room_name: str, players: int, user_name: str, computers: int = 0
+    ) -> Ticket:
+        data = {"room_name": room_name, "num_of_players": players, "user_name": user_name,
+                "computers": computers}  # fmt: skip
+        return Ticket(**(await self.request("CREATE_A_ROOM", data))["payload"]["data"])
+
+    async def join_room(self, room_id: str, user_name: str) -> Ticket:
+        data = {"room_id": room_id, "user_name": user_name}
+        return Ticket(**(await self.request("JOIN_ROOM", data))["payload"]["data"])
+
+    async def roommates(self) -> dict[str, Any]:
+        return (await self.request("GET_ROOMATES"))["payload"]["data"]
+
+
+class GameClient(_Endpoint):
+    """``/game`` for one seat: receives in order, answers the pending question."""
+
+    def __init__(self, ws: WebSocketConnection, ticket: Ticket, last_msg_id: int = 0) -> None:
+        super().__init__(ws)
+        self.ticket = ticket
+        self.last_msg_id = last_msg_id
+        self.received: list[Message] = []  # every numbered message, in order
+        self.view: dict[str, Any] = {}  # the latest game view (own hand, public table)
+        self.question: Message | None = None  # the pending question, if any
+        self.errors: list[Message] = []
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls, url: str, ticket: Ticket, last_msg_id: int = 0
+    ) -> AsyncIterator[GameClient]:
+        async with open_websocket_url(url.rstrip("/") + "/game") as ws:
+            client = cls(ws, ticket, last_msg_id)
+            hello = {"room_id": ticket.room_id, "user_id": ticket.user_id, "token": ticket.token,
+                     "last_msg_id": last_msg_id}  # fmt: skip
+            await client.send("JOIN_GAME", {"data": hello})
+            yield client
+
+    async def receive(self) -> Message:
+        """The next new message; already-seen ids (a resumption overlap) are skipped."""
+        while True:
+            message = await self._next()
+            number = int(message["msg_id"])
+            if number == 0:  # outside the numbered stream: a refusal before joining
+                raise ServerError(message)
+            if number <= self.last_msg_id:
+                continue
+            self.last_msg_id = number
+            self.received.append(message)
+            self._follow(message)
+            return message
+
+    def _follow(self, message: Message) -> None:
+        payload = message["payload"]
+        data = payload.get("data")
+        if message["cmd"] == "ERROR":
+            self.errors.append(message)
+            return
+        if isinstance(data, dict) and "hand" in data and "players" in data and "top_card" in data:
+            self.view = data
+            self.question = message if payload.get("flag") == USER_INPUT_CONTINUE else None
+
+    async def answer(self, data: Any, last_card: bool = False) -> str:
+        """Answer the pending question (quoting its msg_id); returns this message's id."""
+        if self.question is None:
+            raise RuntimeError("no question is pending")
+        reply_to = self.question["msg_id"]
+        self.question = None
+        payload = {"action": "answer", "reply_to": reply_to, "data": data, "last_card": last_card}
+        return await self.send("GAME_MESSAGE", payload)
+
+    async def request_leave(self) -> str:
+        """Scenario B step 1; then wait for the 'paused' message and call :meth:`leave`."""
+        return await self.send("GAME_MESSAGE", {"action": "leave"})
+
+    async def leave(self) -> str:
+        return await self.send("LEAVE")
+
+    async def roommates(self) -> str:
+        return await self.send("GET_ROOMATES")
+
+
+def bot_view(data: dict[str, Any]) -> BotView:
+    """A bot's view from a message's ``data``: exactly what this player was told."""
+    top = parse_card(data["top_card"])
+    return BotView(
+        seat=data["you"],
+        hand=tuple(parse_card(c) for c in data["hand"]),
+        top_card=top,
+        request=data["request"],
+        # Only 1s or only 2s stack, so a pending penalty's symbol is the top card's.
+        penalty_symbol=top.sign if data["penalty"] else None,
+        card_counts=tuple(p["cards"] for p in data["players"]),
+    )
+
+
+def question_of(message: Message) -> Question:
+    payload = message["payload"]
+    data = payload["data"]
+    return Question(data["question"], data["you"], message["msg_id"],
+                    payload["extra_data"] or [], data.get("count", 0))  # fmt: skip
+
+
+async def play_with_bot(client: GameClient, bot: Bot | str = "greedy", seed: int = 0) -> Message:
+    """Play this seat to the end with a computer strategy; returns the game-over message."""
+    if isinstance(bot, str):
+        bot = make_bot(bot, random.Random(seed))
+    while True:
+        message = await client.receive()
+        data = message["payload"].get("data")
+        if isinstance(data, dict) and data.get("event") == "game_over":
+            return message
+        if client.question is message:
+            decision = bot.decide(question_of(message), bot_view(data))
+            await client.answer(decision.data, decision.last_card)

@@ -1,0 +1,30 @@
+"""The server's settings, with the defaults a host gets from ``cardgame serve``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8888
+    #: Seconds between roommate lists sent to a connected player while the room fills.
+    roommates_interval: float = 4.0
+    #: Seconds the creator has to choose the first player before it is random.
+    first_player_timeout: float = 30.0
+    #: Seconds a dropped player's seat is held before it counts as a leave.
+    grace_period: float = 60.0
+    #: Frames longer than this (in characters) are refused with ``too_large``.
+    max_frame: int = 64 * 1024
+    #: Beyond this the transport closes the connection (1009) without reading the frame.
+    hard_frame_limit: int = 1024 * 1024
+    #: Token bucket per connection: sustained messages per second, and burst.
+    rate: float = 20.0
+    burst: float = 40.0
+    #: Refusals in a row for flooding before the connection is closed (1008).
+    flood_close_after: int = 50
+    #: Messages a slow connection may have queued before it is dropped (it can resume).
+    outbox_limit: int = 512
+    #: Seconds a finished room stays reachable for late reconnections.
+    finished_linger: float = 60.0

@@ -1,0 +1,149 @@
+"""One WebSocket connection: a reader that validates, a writer that never blocks the game.
+
+The rest of the server hands a connection finished envelopes with :meth:`deliver`,
+which never waits: a client too slow to keep up with its outbox is disconnected
+(its messages are in the store; it can resume). The writer task runs in the
+connection's own nursery, next to the reader, so both end together.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import trio
+from trio_websocket import ConnectionClosed, WebSocketConnection
+
+from cardgame.fsm.game import ProtocolError
+from cardgame.fsm.session import Session
+
+from .config import ServerConfig
+from .protocol import FrameError, envelope, error_data, parse
+
+log = logging.getLogger("cardgame.net")
+
+#: WebSocket close codes the server uses.
+GOING_AWAY = 1001
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+REPLACED = 4000  # the seat connected again elsewhere
+
+
+class RateLimiter:
+    """A token bucket on trio's clock (so MockClock tests see it too)."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.stamp = trio.current_time()
+
+    def allow(self) -> bool:
+        now = trio.current_time()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class Connection:
+    """A client connection on ``/lobby`` or ``/game`` with its session machine."""
+
+    def __init__(self, ws: WebSocketConnection, endpoint: str, config: ServerConfig) -> None:
+        self.ws = ws
+        self.endpoint = endpoint
+        self.config = config
+        self.session = Session()
+        self.limiter = RateLimiter(config.rate, config.burst)
+        self._send, self._outbox = trio.open_memory_channel[dict[str, Any]](config.outbox_limit)
+        self.closed = trio.Event()  # asked to close, or the peer went
+        self.finished = trio.Event()  # the close handshake is over
+        self.close_code = GOING_AWAY
+        self.unnumbered = 0  # errors sent before the connection belongs to a seat
+
+    # -- sending --------------------------------------------------------------------
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """Queue a message for this client; a client that cannot keep up is dropped."""
+        if self.closed.is_set():
+            return
+        try:
+            self._send.send_nowait(message)
+        except trio.WouldBlock:
+            log.info("dropping a connection that does not read its messages")
+            self.close(TRY_AGAIN_LATER)
+        except trio.ClosedResourceError:
+            pass
+
+    def refuse(self, err: ProtocolError, cmd: str | None, msg_id: str = "0") -> None:
+        """An ERROR outside any player's numbered stream."""
+        self.deliver(envelope("ERROR", msg_id, err.sentence, error_data(err.code, cmd)))
+
+    def close(self, code: int = GOING_AWAY) -> None:
+        """Ask the connection to end; the writer sends the close frame."""
+        if not self.closed.is_set():
+            self.close_code = code
+            self.closed.set()
+            self._send.close()
+
+    async def _write(self) -> None:
+        try:
+            async for message in self._outbox:
+                await self.ws.send_message(json.dumps(message, separators=(",", ":")))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+            with trio.move_on_after(2, shield=True):
+                await self.ws.aclose(self.close_code)
+            self.finished.set()
+
+    # -- receiving ------------------------------------------------------------------
+
+    async def messages(self) -> AsyncIterator[dict[str, Any]]:
+        """Valid, rate-limited, state-legal client messages; everything else is refused here."""
+        refused_in_a_row = 0
+        while not self.closed.is_set():
+            try:
+                frame = await self.ws.get_message()
+            except ConnectionClosed:
+                return
+            if not self.limiter.allow():
+                refused_in_a_row += 1
+                if refused_in_a_row >= self.config.flood_close_after:
+                    self.close(POLICY_VIOLATION)
+                    return
+                self.refuse(ProtocolError("rate_limited", "too many messages; slow down"), None)
+                continue
+            refused_in_a_row = 0
+            try:
+                message = parse(frame, self.endpoint, self.config.max_frame)
+                self.session.check(message["cmd"])
+            except FrameError as err:
+                self.refuse(err, err.cmd)
+                continue
+            except ProtocolError as err:
+                self.refuse(err, message["cmd"])
+                continue
+            yield message
+
+    async def run(self, handle: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        """Read until the client goes; ``handle`` each message, refusing what it refuses.
+
+        A handler that carries out a command moves the session itself (at once, or
+        later from the room task), so a refused command changes nothing.
+        """
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._write)
+                async for message in self.messages():
+                    try:
+                        await handle(message)
+                    except ProtocolError as err:
+                        self.refuse(err, message["cmd"])
+                self.close(self.close_code)
+        finally:
+            self.session.close()

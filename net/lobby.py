@@ -1,0 +1,213 @@
+"""The lobby: the room registry, Scenario A, and what each endpoint does with a command.
+
+Every ``/lobby`` connection watches the lobby: it is pushed ``ROOM_BEING_CREATED``
+when somebody starts creating a room, ``ROOM_CREATED`` the moment that room has an
+id, ``ROOM_ABANDONED`` when a creation is given up (``CANCEL_CREATE`` or the
+creator's connection closing), and ``ROOM_UPDATED`` when a room's seats change. A
+client that chose to wait for a room being created simply waits for the push.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from cardgame.fsm.game import ProtocolError
+
+from .config import ServerConfig
+from .connection import Connection
+from .protocol import check_name, envelope
+from .room import Player, Room
+from .store import Store
+
+log = logging.getLogger("cardgame.net")
+
+
+@dataclass
+class Creation:
+    """A room somebody has begun to create (Scenario A)."""
+
+    creation_id: str
+    user_name: str
+    creator: Connection
+
+    def summary(self) -> dict[str, Any]:
+        return {"creation_id": self.creation_id, "user_name": self.user_name}
+
+
+class Lobby:
+    """Rooms by id, creations in progress, and the connections watching them."""
+
+    def __init__(self, store: Store, config: ServerConfig, nursery: trio.Nursery) -> None:
+        self.store = store
+        self.config = config
+        self.rooms: dict[str, Room] = {}
+        self.creations: dict[str, Creation] = {}
+        self.watchers: dict[Connection, int] = {}  # lobby connection → messages numbered
+        self.connections: set[Connection] = set()
+        self._nursery = nursery
+
+    # -- telling the lobby ----------------------------------------------------------
+
+    def tell(self, conn: Connection, cmd: str, prompt: str, data: Any, extra: Any = None) -> None:
+        """A lobby message, numbered per lobby connection."""
+        self.watchers[conn] = number = self.watchers.get(conn, 0) + 1
+        conn.deliver(envelope(cmd, str(number), prompt, data, extra))
+
+    def push(self, cmd: str, prompt: str, data: Any, skip: Connection | None = None) -> None:
+        for conn in list(self.watchers):
+            if conn is not skip:
+                self.tell(conn, cmd, prompt, data)
+
+    def open_rooms(self) -> list[dict[str, Any]]:
+        return [r.summary() for r in self.rooms.values() if r.seats_left() > 0]
+
+    # -- rooms ----------------------------------------------------------------------
+
+    def start_room(self, room: Room) -> None:
+        self.rooms[room.room_id] = room
+        self._nursery.start_soon(self._run_room, room)
+
+    async def _run_room(self, room: Room) -> None:
+        """A room's task; whatever happens in it, no other room and no server notices."""
+        try:
+            await room.run()
+        except Exception:
+            log.exception("room %s failed; its players are disconnected", room.room_id)
+            for player in room.players:
+                if player.connection is not None:
+                    player.connection.close(1011)
+        finally:
+            self.rooms.pop(room.room_id, None)
+
+    def room(self, room_id: str) -> Room:
+        room = self.rooms.get(room_id)
+        if room is None:
+            raise ProtocolError("unknown_room", f"there is no room {room_id!r}")
+        return room
+
+    def abandon(self, conn: Connection) -> None:
+        for creation in [c for c in self.creations.values() if c.creator is conn]:
+            del self.creations[creation.creation_id]
+            self.push("ROOM_ABANDONED", f"{creation.user_name} gave up creating a room.",
+                      creation.summary(), skip=conn)  # fmt: skip
+
+
+class LobbyEndpoint:
+    """What ``/lobby`` does with each command of one connection."""
+
+    def __init__(self, lobby: Lobby, conn: Connection) -> None:
+        self.lobby = lobby
+        self.conn = conn
+        self.room: Room | None = None
+        self.player: Player | None = None
+
+    async def run(self) -> None:
+        self.lobby.watchers[self.conn] = 0
+        try:
+            await self.conn.run(self.handle)
+        finally:
+            self.lobby.abandon(self.conn)
+            self.lobby.watchers.pop(self.conn, None)
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        cmd = message["cmd"]
+        data = message["payload"].get("data") or {}
+        lobby, conn = self.lobby, self.conn
+        if cmd == "GET_ROOMS":
+            rooms = lobby.open_rooms()
+            creations = [c.summary() for c in lobby.creations.values()]
+            prompt = f"{len(rooms)} room(s) open" + (
+                f", {len(creations)} being created." if creations else "."
+            )
+            lobby.tell(conn, "GET_ROOMS_REP", prompt, rooms, creations)
+        elif cmd == "CREATING_A_ROOM":
+            name = check_name(data["user_name"])
+            creation = Creation(secrets.token_hex(6), name, conn)
+            lobby.creations[creation.creation_id] = creation
+            conn.session.command(cmd)
+            lobby.tell(conn, "CREATING_A_ROOM_REP", "Others see that you are creating a room.",
+                       creation.summary())  # fmt: skip
+            lobby.push("ROOM_BEING_CREATED", f"{name} is creating a room.", creation.summary(),
+                       skip=conn)  # fmt: skip
+        elif cmd == "CANCEL_CREATE":
+            lobby.abandon(conn)
+            conn.session.command(cmd)
+            lobby.tell(conn, "CANCEL_CREATE_REP", "You stopped creating a room.", None)
+        elif cmd == "CREATE_A_ROOM":
+            await self._create(data)
+        elif cmd == "JOIN_ROOM":
+            room = lobby.room(data["room_id"])
+            player, token = await room.reserve(check_name(data["user_name"]))
+            self._seated(cmd, room, player, token, "JOIN_ROOM_REP", f"You joined {room.name}.")
+            lobby.push("ROOM_UPDATED", f"{player.name} joined {room.name}.", room.summary(),
+                       skip=conn)  # fmt: skip
+        elif cmd == "GET_ROOMATES":
+            assert self.room is not None and self.player is not None
+            lobby.tell(conn, "GET_ROOMATES_REP", "Your roommates.",
+                       self.room._roommates(self.player.seat))  # fmt: skip
+
+    async def _create(self, data: dict[str, Any]) -> None:
+        lobby = self.lobby
+        room_name, user_name = check_name(data["room_name"]), check_name(data["user_name"])
+        size, computers = data["num_of_players"], data.get("computers", 0)
+        if computers >= size:
+            raise ProtocolError("bad_size", "leave at least one seat for a person")
+        room_id = secrets.token_hex(4)
+        room = Room(room_id, room_name, size, computers, lobby.store, lobby.config)
+        await lobby.store.add_room(room_id, room_name, size)
+        player, token = await room.reserve(user_name)
+        lobby.start_room(room)
+        creation = next((c for c in lobby.creations.values() if c.creator is self.conn), None)
+        if creation is not None:
+            del lobby.creations[creation.creation_id]
+        self._seated("CREATE_A_ROOM", room, player, token, "CREATE_A_ROOM_REP",
+                     f"You created {room_name}.")  # fmt: skip
+        pushed = {"room": room.summary(),
+                  "creation_id": creation.creation_id if creation else None}  # fmt: skip
+        lobby.push("ROOM_CREATED", f"{user_name} created {room_name}.", pushed, skip=self.conn)
+        log.info("room %s (%s, %d seats, %d computers) created by %s",
+                 room_id, room_name, size, computers, user_name)  # fmt: skip
+
+    def _seated(self, cmd: str, room: Room, player: Player, token: str, reply: str, prompt: str):
+        self.room, self.player = room, player
+        self.conn.session.command(cmd)
+        ticket = {"room_id": room.room_id, "user_id": player.user_id, "token": token}
+        self.lobby.tell(self.conn, reply, prompt, ticket)
+
+
+class GameEndpoint:
+    """What ``/game`` does: check the seat's token, then hand everything to the room task."""
+
+    def __init__(self, lobby: Lobby, conn: Connection) -> None:
+        self.lobby = lobby
+        self.conn = conn
+        self.room: Room | None = None
+
+    async def run(self) -> None:
+        try:
+            await self.conn.run(self.handle)
+        finally:
+            if self.room is not None:
+                with trio.CancelScope(shield=True), suppress(ProtocolError):  # room closed
+                    await self.room.post("disconnected", self.conn)
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        cmd = message["cmd"]
+        if cmd == "JOIN_GAME":
+            if self.room is not None:
+                raise ProtocolError("not_now", "this connection has already joined its game")
+            data = message["payload"]["data"]
+            room = self.lobby.room(data["room_id"])
+            player = room.player_for(data["user_id"], data["token"])
+            self.room = room
+            await room.post("join_game", self.conn, player, data.get("last_msg_id", 0))
+            return
+        assert self.room is not None  # the session allows nothing else before JOIN_GAME
+        event = {"GAME_MESSAGE": "game_message", "LEAVE": "leave", "GET_ROOMATES": "roommates"}
+        await self.room.post(event[cmd], self.conn, message)

@@ -1,0 +1,254 @@
+"""The wire format: JSON Schemas of every client message, parsing, and server envelopes.
+
+The schemas below are the single source of truth: the server validates every
+inbound frame against them (compiled with ``fastjsonschema``) before it reaches a
+machine, and ``specs/schema/`` is generated from them (``python -m
+cardgame.net.protocol specs/schema``; a test fails when the two drift).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+import fastjsonschema
+
+from cardgame.fsm.game import ProtocolError
+
+MAX_NAME: Final = 32
+MAX_ID: Final = 64
+
+#: Every error code the server sends, with what it means (``specs/protocol.md`` lists them).
+ERROR_CODES: Final = {
+    "bad_json": "the frame is not valid JSON",
+    "binary_frame": "the frame is binary; the protocol uses text frames",
+    "too_large": "the frame exceeds the server's maximum size",
+    "bad_message": "the message does not follow the schema of its command",
+    "unknown_cmd": "no such command",
+    "wrong_endpoint": "the command belongs to the other endpoint (/lobby or /game)",
+    "rate_limited": "too many messages; slow down",
+    "not_now": "the command is not legal in the session's (or the game's) current state",
+    "bad_name": "a name that is empty, too long or has control characters",
+    "name_taken": "somebody in that room already has that name",
+    "unknown_room": "no such room",
+    "room_full": "the room has no seat left",
+    "bad_size": "a room seats 2 to 8 players",
+    "bad_token": "the room id, user id and token do not match a seat",
+    "already_connected": "the seat is connected elsewhere; the older connection was closed",
+    "not_your_turn": "a move out of turn",
+    "not_in_hand": "a card the player does not hold",
+    "bad_card": "a text that is not a card",
+    "bad_play": "neither one card nor a combination of two",
+    "no_question": "an answer when no question is waiting",
+    "stale_answer": "an answer quoting a message that is not the pending question",
+    "bad_answer": "an answer that is not one of the options",
+    "not_playing": "the seat is not a human player in the game",
+    "not_leaving": "LEAVE without first asking to leave",
+}
+
+_NAME: Final = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
+_ID: Final = {"type": "string", "minLength": 1, "maxLength": MAX_ID}
+
+
+def _envelope(cmd: str, data: dict[str, Any] | None, payload: dict[str, Any] | None = None):
+    """A client message: ``{"cmd", "msg_id", "payload": {...}}`` with this command's payload."""
+    if payload is None:
+        payload = {
+            "type": "object",
+            "properties": {"data": data} if data else {"data": {"type": ["object", "null"]}},
+            "required": ["data"] if data else [],
+        }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": cmd,
+        "type": "object",
+        "properties": {"cmd": {"const": cmd}, "msg_id": _ID, "payload": payload},
+        "required": ["cmd", "msg_id"] + (["payload"] if data or payload.get("required") else []),
+        "additionalProperties": False,
+    }
+
+
+def _data(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+#: Client → server, by endpoint.
+LOBBY_COMMANDS: Final = {
+    "GET_ROOMS": _envelope("GET_ROOMS", None),
+    "CREATING_A_ROOM": _envelope("CREATING_A_ROOM", _data({"user_name": _NAME}, ["user_name"])),
+    "CANCEL_CREATE": _envelope("CANCEL_CREATE", None),
+    "CREATE_A_ROOM": _envelope(
+        "CREATE_A_ROOM",
+        _data(
+            {
+                "room_name": _NAME,
+                "num_of_players": {"type": "integer", "minimum": 2, "maximum": 8},
+                "user_name": _NAME,
+                "computers": {"type": "integer", "minimum": 0, "maximum": 7},
+            },
+            ["room_name", "num_of_players", "user_name"],
+        ),
+    ),
+    "JOIN_ROOM": _envelope(
+        "JOIN_ROOM", _data({"room_id": _ID, "user_name": _NAME}, ["room_id", "user_name"])
+    ),
+    "GET_ROOMATES": _envelope("GET_ROOMATES", None),
+}
+
+GAME_COMMANDS: Final = {
+    "JOIN_GAME": _envelope(
+        "JOIN_GAME",
+        _data(
+            {
+                "room_id": _ID,
+                "user_id": _ID,
+                "token": {"type": "string", "minLength": 1, "maxLength": 128},
+                "last_msg_id": {"type": "integer", "minimum": 0},
+            },
+            ["room_id", "user_id", "token"],
+        ),
+    ),
+    "GAME_MESSAGE": _envelope(
+        "GAME_MESSAGE",
+        None,
+        payload={
+            "type": "object",
+            "oneOf": [
+                {
+                    "properties": {
+                        "action": {"const": "answer"},
+                        "reply_to": _ID,
+                        "data": {
+                            "type": ["integer", "string", "array"],
+                            "maxLength": MAX_NAME,
+                            "maxItems": 8,
+                            "items": {"type": "string", "maxLength": 16},
+                        },
+                        "last_card": {"type": "boolean"},
+                    },
+                    "required": ["action", "reply_to", "data"],
+                    "additionalProperties": False,
+                },
+                {
+                    "properties": {"action": {"const": "leave"}},
+                    "required": ["action"],
+                    "additionalProperties": False,
+                },
+            ],
+        },
+    ),
+    "GET_ROOMATES": _envelope("GET_ROOMATES", None),
+    "LEAVE": _envelope("LEAVE", None),
+}
+
+#: What the client sends in the very first place: enough to name the command.
+FRAME_SCHEMA: Final = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "frame",
+    "type": "object",
+    "properties": {"cmd": {"type": "string", "maxLength": 40}, "msg_id": _ID},
+    "required": ["cmd", "msg_id"],
+}
+
+_frame = fastjsonschema.compile(FRAME_SCHEMA)
+_VALIDATORS: Final = {
+    "/lobby": {cmd: fastjsonschema.compile(s) for cmd, s in LOBBY_COMMANDS.items()},
+    "/game": {cmd: fastjsonschema.compile(s) for cmd, s in GAME_COMMANDS.items()},
+}
+ALL_COMMANDS: Final = set(LOBBY_COMMANDS) | set(GAME_COMMANDS)
+
+
+class FrameError(ProtocolError):
+    """A refused frame; ``cmd`` and ``msg_id`` are what could be read of it."""
+
+    def __init__(self, code: str, sentence: str, cmd: str | None = None, msg_id: str | None = None):
+        super().__init__(code, sentence)
+        self.cmd = cmd
+        self.msg_id = msg_id
+
+
+def parse(frame: str | bytes, endpoint: str, max_size: int) -> dict[str, Any]:
+    """A validated client message, or a :class:`FrameError` saying what is wrong with it."""
+    if isinstance(frame, bytes):
+        raise FrameError("binary_frame", "binary frames are not part of the protocol; send text")
+    if len(frame) > max_size:
+        raise FrameError("too_large", f"frames are limited to {max_size} bytes")
+    try:
+        message = json.loads(frame)
+    except (ValueError, RecursionError):
+        raise FrameError("bad_json", "the frame is not valid JSON") from None
+    try:
+        _frame(message)
+    except fastjsonschema.JsonSchemaException as err:
+        raise FrameError("bad_message", f"not a protocol message: {err.message}") from None
+    cmd, msg_id = message["cmd"], message["msg_id"]
+    validate = _VALIDATORS[endpoint].get(cmd)
+    if validate is None:
+        if cmd in ALL_COMMANDS:
+            other = "/game" if endpoint == "/lobby" else "/lobby"
+            raise FrameError("wrong_endpoint", f"{cmd} is sent to {other}", cmd, msg_id)
+        raise FrameError("unknown_cmd", f"{cmd!r} is not a command of this protocol", cmd, msg_id)
+    try:
+        validate(message)
+    except fastjsonschema.JsonSchemaException as err:
+        raise FrameError("bad_message", f"{cmd}: {err.message}", cmd, msg_id) from None
+    message.setdefault("payload", {})
+    return message
+
+
+def check_name(name: str) -> str:
+    """Names are 1-32 printable characters with no control characters."""
+    stripped = name.strip()
+    if not stripped or len(stripped) > MAX_NAME or not stripped.isprintable():
+        raise ProtocolError("bad_name", f"names are 1 to {MAX_NAME} printable characters")
+    return stripped
+
+
+def envelope(
+    cmd: str,
+    msg_id: str,
+    prompt: str,
+    data: Any = None,
+    extra_data: Any = None,
+) -> dict[str, Any]:
+    """A server message with the six payload keys, as every server message has."""
+    return {
+        "cmd": cmd,
+        "msg_id": msg_id,
+        "payload": {
+            "prompt": prompt,
+            "data": data,
+            "return_type": None,
+            "flag": None,
+            "next_cmd": None,
+            "extra_data": extra_data,
+        },
+    }
+
+
+def error_data(code: str, cmd: str | None) -> dict[str, Any]:
+    return {"code": code, "cmd": cmd}
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    """Write one JSON Schema file per client command (the committed copy in specs/)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for endpoint, commands in (("lobby", LOBBY_COMMANDS), ("game", GAME_COMMANDS)):
+        for cmd, schema in commands.items():
+            path = directory / f"{endpoint}.{cmd}.json"
+            path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+            written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "specs/schema")):
+        print(path)

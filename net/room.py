@@ -1,0 +1,353 @@
+"""One room: its seats, its game, and the one task that drives the game machine.
+
+Connections never touch the game. They post events to the room's inbox; the room
+task applies them one at a time, lets computer seats answer, records the result in
+the store (awaited: written before sent), and only then delivers each message to
+its player's connection. Timers — the roommates ticker, the first-player timeout,
+the grace period of a dropped player — are tasks in the room's nursery that post
+events too, so the game is only ever touched by one task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import random
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from cardgame.fsm.bots import Bot, drive, make_bot
+from cardgame.fsm.game import (
+    CHOOSING_FIRST,
+    FINISHED,
+    WAITING,
+    Game,
+    Message,
+    ProtocolError,
+)
+
+from .config import ServerConfig
+from .connection import REPLACED, Connection
+from .store import Store
+
+log = logging.getLogger("cardgame.net")
+
+#: Replies remembered per seat, so a repeated client msg_id is answered again.
+REMEMBERED_REPLIES = 64
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Player:
+    """A reserved seat."""
+
+    seat: int
+    name: str
+    user_id: str = ""
+    token_hash: str = ""
+    computer: bool = False
+    connection: Connection | None = None
+    ever_connected: bool = False
+    replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+class Room:
+    def __init__(
+        self,
+        room_id: str,
+        name: str,
+        size: int,
+        computers: int,
+        store: Store,
+        config: ServerConfig,
+        seed: int | None = None,
+    ) -> None:
+        self.room_id = room_id
+        self.name = name
+        self.size = size
+        self.store = store
+        self.config = config
+        self.game = Game(size, seed=secrets.randbits(64) if seed is None else seed, room=room_id)
+        self.players: list[Player] = []
+        self.computers = computers
+        self.bots: dict[int, Bot] = {}
+        self._rng = random.Random(self.game.table.rng.random())
+        self._send, self._inbox = trio.open_memory_channel[tuple[Any, ...]](1024)
+        self._nursery: trio.Nursery | None = None
+        self._tickers: list[trio.CancelScope] = []
+        self._first_player_timer = trio.CancelScope()
+        self.moves_logged = 0
+        self.done = trio.Event()
+
+    # -- seats (called from the lobby) --------------------------------------------------
+
+    @property
+    def humans(self) -> int:
+        return self.size - self.computers
+
+    def human_players(self) -> list[Player]:
+        return [p for p in self.players if not p.computer]
+
+    def seats_left(self) -> int:
+        return self.humans - len(self.human_players())
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "room_id": self.room_id,
+            "room_name": self.name,
+            "num_of_players": self.size,
+            "players": [p.name for p in self.players],
+            "seats_left": self.seats_left(),
+        }
+
+    async def reserve(self, name: str) -> tuple[Player, str]:
+        """A human seat for ``name``: (the player, their secret token)."""
+        if self.seats_left() <= 0 or self.game.state != WAITING:
+            raise ProtocolError("room_full", f"the room {self.name!r} has no seat left")
+        if any(p.name.casefold() == name.casefold() for p in self.players):
+            raise ProtocolError("name_taken", f"somebody in {self.name!r} is already called {name}")
+        token = secrets.token_urlsafe(24)
+        player = Player(len(self.players), name, secrets.token_hex(8), hash_token(token))
+        self.players.append(player)
+        await self.store.add_player(
+            self.room_id, player.user_id, player.seat, name, player.token_hash
+        )
+        if self.seats_left() == 0:
+            for number in range(self.computers):
+                seat = len(self.players)
+                self.players.append(Player(seat, f"computer-{number + 1}", computer=True))
+                self.bots[seat] = make_bot("greedy", random.Random(self._rng.random()))
+        return player, token
+
+    def player_for(self, user_id: str, token: str) -> Player:
+        for player in self.players:
+            if not player.computer and player.user_id == user_id:
+                if hmac.compare_digest(player.token_hash, hash_token(token)):
+                    return player
+                break
+        raise ProtocolError("bad_token", "the room id, user id and token do not match a seat")
+
+    # -- the room task --------------------------------------------------------------
+
+    async def post(self, *event: Any) -> None:
+        """Queue an event for the room task (connections and timers alike)."""
+        try:
+            await self._send.send(event)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            raise ProtocolError("unknown_room", "the room has closed") from None
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            async for event in self._inbox:
+                handler = getattr(self, f"_on_{event[0]}")
+                await handler(*event[1:])
+                if self.game.state == FINISHED and not self.done.is_set():
+                    self.done.set()
+                    nursery.start_soon(self._linger)
+            nursery.cancel_scope.cancel()
+
+    async def _linger(self) -> None:
+        """A finished room stays a while for late reconnections, then closes."""
+        await trio.sleep(self.config.finished_linger)
+        self._send.close()
+
+    def close(self) -> None:
+        self._send.close()
+
+    # -- events ---------------------------------------------------------------------
+
+    async def _on_join_game(self, conn: Connection, player: Player, last_msg_id: int) -> None:
+        """A /game connection for a seat: replay what it missed, then carry on."""
+        old = player.connection
+        if old is not None and old is not conn:
+            old.close(REPLACED)
+        player.connection = conn
+        conn.session.command("JOIN_GAME")
+        for message in await self.store.messages_after(self.room_id, player.seat, last_msg_id):
+            self._deliver(player, message)
+        first_time = not player.ever_connected
+        player.ever_connected = True
+        reply = self.game.tell(player.seat, "JOIN_GAME_REP", "Connected to the game.",
+                               self._roommates(player.seat))  # fmt: skip
+        await self._send_out([reply])
+        log.info("room %s: %s connected", self.room_id, player.name)
+        if first_time and self.game.state == WAITING:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._tick_roommates, player)
+        everyone_here = all(p.ever_connected for p in self.human_players())
+        if self.game.state == WAITING and self.seats_left() == 0 and everyone_here:
+            await self._begin()
+
+    async def _on_game_message(self, conn: Connection, message: dict[str, Any]) -> None:
+        player = self._player_of(conn)
+        if player is None:
+            return
+        remembered = player.replies.get(message["msg_id"])
+        if remembered is not None:
+            for reply in remembered:  # a repeated id is answered again, not applied twice
+                self._deliver(player, reply)
+            return
+        payload = message["payload"]
+        seat = player.seat
+        if payload["action"] == "leave":
+            await self._apply(player, message["msg_id"], lambda: self.game.request_leave(seat),
+                              {"action": "leave"})  # fmt: skip
+            return
+        reply_to, data = payload["reply_to"], payload["data"]
+        last_card = payload.get("last_card", False)
+        await self._apply(
+            player,
+            message["msg_id"],
+            lambda: self.game.answer(seat, reply_to, data, last_card),
+            {"action": "answer", "data": data, "last_card": last_card},
+        )
+
+    async def _on_leave(self, conn: Connection, message: dict[str, Any]) -> None:
+        player = self._player_of(conn)
+        if player is None:
+            return
+        seat = player.seat
+        ok = await self._apply(player, message["msg_id"], lambda: self.game.leave(seat),
+                               {"action": "LEAVE"}, cmd="LEAVE")  # fmt: skip
+        if ok:
+            conn.session.command("LEAVE")
+            player.connection = None
+            log.info("room %s: %s left", self.room_id, player.name)
+
+    async def _on_roommates(self, conn: Connection, message: dict[str, Any]) -> None:
+        player = self._player_of(conn)
+        if player is not None:
+            reply = self.game.tell(player.seat, "GET_ROOMATES_REP", "Your roommates.",
+                                   self._roommates(player.seat))  # fmt: skip
+            await self._send_out([reply])
+
+    async def _on_tick(self, player: Player) -> None:
+        if self.game.state == WAITING and player.connection is not None:
+            tick = self.game.tell(player.seat, "GET_ROOMATES_REP", "Waiting for players.",
+                                  self._roommates(player.seat))  # fmt: skip
+            await self._send_out([tick])
+
+    async def _on_first_player_timeout(self) -> None:
+        if self.game.state == CHOOSING_FIRST:
+            await self._apply(None, None, lambda: self.game.choose_first(None),
+                              {"action": "first_player_timeout"})  # fmt: skip
+
+    async def _on_disconnected(self, conn: Connection) -> None:
+        player = self._player_of(conn)
+        if player is not None:
+            player.connection = None
+            log.info("room %s: %s disconnected", self.room_id, player.name)
+
+    # -- how events are applied -----------------------------------------------------
+
+    async def _apply(
+        self,
+        player: Player | None,
+        msg_id: str | None,
+        event: Any,
+        logged: dict[str, Any],
+        cmd: str = "GAME_MESSAGE",
+    ) -> bool:
+        """Apply one event and the computer moves it allows; record; then send."""
+        game = self.game
+        was = game.state
+        try:
+            messages = event()
+        except ProtocolError as err:
+            if player is None:
+                raise
+            data = {"code": err.code, "cmd": cmd}
+            refusal = game.tell(player.seat, "ERROR", err.sentence, data)
+            await self._send_out([refusal], player, msg_id)
+            return False
+        messages.extend(drive(game, self.bots))
+        self.moves_logged += 1
+        seat = None if player is None else player.seat
+        await self._send_out(messages, player, msg_id, (self.moves_logged, seat, logged))
+        if game.state == CHOOSING_FIRST and was != CHOOSING_FIRST:
+            self._start_first_player_timer()
+        if game.state != CHOOSING_FIRST:
+            self._first_player_timer.cancel()
+        return True
+
+    async def _begin(self) -> None:
+        """Every seat is taken and every human connected: the tickers stop, the game begins."""
+        for ticker in self._tickers:
+            ticker.cancel()
+        messages: list[Message] = []
+        for player in self.players:
+            messages.extend(self.game.join(player.name, computer=player.computer)[1])
+        messages.extend(drive(self.game, self.bots))
+        self.moves_logged += 1
+        await self._send_out(messages, None, None, (self.moves_logged, None, {"action": "begin"}))
+        log.info("room %s: the game begins", self.room_id)
+        if self.game.state == CHOOSING_FIRST:
+            self._start_first_player_timer()
+
+    async def _send_out(
+        self,
+        messages: list[Message],
+        player: Player | None = None,
+        msg_id: str | None = None,
+        move: tuple[int, int | None, dict[str, Any]] | None = None,
+    ) -> None:
+        await self.store.record(self.room_id, self.game, messages, move)
+        if player is not None and msg_id is not None:
+            mine = [m for s, m in messages if s == player.seat]
+            player.replies[msg_id] = mine
+            if len(player.replies) > REMEMBERED_REPLIES:
+                del player.replies[next(iter(player.replies))]
+        for seat, message in messages:
+            self._deliver(self.players[seat], message)
+
+    def _deliver(self, player: Player, message: dict[str, Any]) -> None:
+        conn = player.connection
+        if conn is None or player.computer:
+            return
+        conn.session.observe(message, you_are_leaving=player.seat in self.game.leavers)
+        conn.deliver(message)
+
+    # -- timers ---------------------------------------------------------------------
+
+    async def _tick_roommates(self, player: Player) -> None:
+        scope = trio.CancelScope()
+        self._tickers.append(scope)
+        with scope:
+            while True:
+                await trio.sleep(self.config.roommates_interval)
+                await self.post("tick", player)
+
+    def _start_first_player_timer(self) -> None:
+        assert self._nursery is not None
+        self._first_player_timer = trio.CancelScope()
+        self._nursery.start_soon(self._first_player_countdown, self._first_player_timer)
+
+    async def _first_player_countdown(self, scope: trio.CancelScope) -> None:
+        with scope:
+            await trio.sleep(self.config.first_player_timeout)
+            await self.post("first_player_timeout")
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _player_of(self, conn: Connection) -> Player | None:
+        return next((p for p in self.players if p.connection is conn), None)
+
+    def _roommates(self, seat: int) -> dict[str, Any]:
+        return {
+            "room_id": self.room_id,
+            "room_name": self.name,
+            "you": seat,
+            "players": [
+                {"name": p.name, "computer": p.computer, "connected": p.connection is not None}
+                for p in self.players
+            ],
+            "seats_left": self.seats_left(),
+        }

@@ -1,0 +1,89 @@
+"""The server: ``/lobby`` and ``/game`` on one port, rooms in one nursery, a clean stop.
+
+Structure, all visible here: one nursery holds the WebSocket listener, every
+connection's handler and every room's task. Stopping (SIGINT/SIGTERM in ``cardgame
+serve``, or :meth:`Server.shutdown`) closes each connection with 1001 "going away"
+and then cancels the nursery.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import trio
+from trio_websocket import WebSocketRequest, WebSocketServer, serve_websocket
+
+from .config import ServerConfig
+from .connection import GOING_AWAY, Connection
+from .lobby import GameEndpoint, Lobby, LobbyEndpoint
+from .store import MemoryStore, Store
+
+log = logging.getLogger("cardgame.net")
+
+ENDPOINTS = ("/lobby", "/game")
+
+
+class Server:
+    """A running server; ``port`` is the one it listens on (useful with port 0)."""
+
+    def __init__(self, lobby: Lobby, listener: WebSocketServer, nursery: trio.Nursery) -> None:
+        self.lobby = lobby
+        self.listener = listener
+        self._nursery = nursery
+
+    @property
+    def port(self) -> int:
+        return self.listener.port
+
+    async def shutdown(self, grace: float = 2.0) -> None:
+        """Close every connection with 1001, wait for the close frames, then stop."""
+        connections = list(self.lobby.connections)
+        for conn in connections:
+            conn.close(GOING_AWAY)
+        with trio.move_on_after(grace):
+            for conn in connections:
+                await conn.finished.wait()
+        self._nursery.cancel_scope.cancel()
+
+
+async def _handle(lobby: Lobby, config: ServerConfig, request: WebSocketRequest) -> None:
+    path = request.path.split("?", 1)[0]
+    if path not in ENDPOINTS:
+        await request.reject(404, body=b"cardgame serves /lobby and /game")
+        return
+    ws = await request.accept()
+    conn = Connection(ws, path, config)
+    lobby.connections.add(conn)
+    try:
+        endpoint = LobbyEndpoint(lobby, conn) if path == "/lobby" else GameEndpoint(lobby, conn)
+        await endpoint.run()
+    finally:
+        lobby.connections.discard(conn)
+
+
+async def serve(
+    config: ServerConfig | None = None,
+    store: Store | None = None,
+    *,
+    task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the server until cancelled; ``task_status.started`` gets the :class:`Server`."""
+    config = config or ServerConfig()
+    store = store if store is not None else MemoryStore()
+    async with trio.open_nursery() as nursery:
+        lobby = Lobby(store, config, nursery)
+        listener = await nursery.start(
+            partial(
+                serve_websocket,
+                partial(_handle, lobby, config),
+                config.host,
+                config.port,
+                None,
+                handler_nursery=nursery,
+                max_message_size=config.hard_frame_limit,
+            )
+        )
+        server = Server(lobby, listener, nursery)
+        log.info("listening on ws://%s:%d (/lobby, /game)", config.host, server.port)
+        task_status.started(server)

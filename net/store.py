@@ -1,0 +1,80 @@
+"""Where the server keeps what must survive a dropped connection or a restart.
+
+:class:`Store` is the interface the rooms use; :class:`MemoryStore` keeps it in
+memory (tests, ``--db :memory:``), and ``sqlite_store.SqliteStore`` in a file (the
+default). A Redis or PostgreSQL store for several server processes is an added
+class, not a rewrite.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from cardgame.fsm.game import Game
+
+from .sqlite_store import StoredRoom
+
+Envelope = dict[str, Any]
+
+
+class Store(Protocol):
+    """Every write is awaited before the messages it records are sent."""
+
+    async def add_room(self, room_id: str, name: str, size: int) -> None: ...
+
+    async def add_player(
+        self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
+    ) -> None: ...
+
+    async def record(
+        self,
+        room_id: str,
+        game: Game,
+        messages: Iterable[tuple[int, Envelope]],
+        move: tuple[int, int | None, dict[str, Any]] | None = None,
+    ) -> None:
+        """One applied event: the game after it, its log entry and the messages it sent."""
+
+    async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[Envelope]:
+        """Everything sent to the seat after ``last_id``, in order."""
+
+    def unfinished_rooms(self) -> list[StoredRoom]: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryStore:
+    """The store in memory: outboxes for resumption, nothing survives the process."""
+
+    def __init__(self) -> None:
+        self.outboxes: defaultdict[tuple[str, int], list[Envelope]] = defaultdict(list)
+
+    async def add_room(self, room_id: str, name: str, size: int) -> None:
+        return None
+
+    async def add_player(
+        self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
+    ) -> None:
+        return None
+
+    async def record(
+        self,
+        room_id: str,
+        game: Game,
+        messages: Iterable[tuple[int, Envelope]],
+        move: tuple[int, int | None, dict[str, Any]] | None = None,
+    ) -> None:
+        for seat, message in messages:
+            self.outboxes[room_id, seat].append(message)
+
+    async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[Envelope]:
+        # Ids are 1..n with no gap, so the id is the position.
+        return self.outboxes[room_id, seat][last_id:]
+
+    def unfinished_rooms(self) -> list[StoredRoom]:
+        return []
+
+    def close(self) -> None:
+        self.outboxes.clear()
