@@ -157,6 +157,186 @@ FRAME_SCHEMA: Final = {
     "required": ["cmd", "msg_id"],
 }
 
+CARD: Final = {
+    "type": "string",
+    "pattern": r"^(red|blue|green|yellow)-(cross|square|triangle|circle|cup|1|2|->|\?|-)$",
+}
+_CARDS: Final = {"type": "array", "items": CARD}
+
+
+def _NULL_OR(schema: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - reads like a type
+    return {"anyOf": [{"type": "null"}, schema]}
+
+
+#: The data of every game message: the receiving player's view, never another's hand.
+GAME_VIEW: Final = {
+    "type": "object",
+    "properties": {
+        "top_card": _NULL_OR(CARD),
+        "turn": {"type": "integer", "minimum": 0},
+        "players": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "cards": {"type": "integer", "minimum": 0},
+                    "computer": {"type": "boolean"},
+                },
+                "required": ["name", "cards", "computer"],
+                "additionalProperties": False,
+            },
+        },
+        "penalty": {"type": "integer", "minimum": 0},
+        "request": _NULL_OR({"type": "string"}),
+        "market": {"type": "integer", "minimum": 0},
+        "state": {"type": "string"},
+        "event": {
+            "enum": ["game_begin", "turn", "played", "paused", "vote", "resumed", "game_over"]
+        },  # fmt: skip
+        "you": {"type": "integer", "minimum": 0},
+        "hand": _CARDS,
+        "question": {"enum": ["first_player", "turn", "request", "drop", "vote"]},
+        "count": {"type": "integer", "minimum": 1},
+        "result": {"type": "object"},
+    },
+    "required": [
+        "top_card",
+        "turn",
+        "players",
+        "penalty",
+        "request",
+        "market",
+        "state",
+        "event",
+        "you",
+        "hand",
+    ],  # fmt: skip
+    "additionalProperties": False,
+}
+PICKED: Final = {
+    "type": "object",
+    "properties": {
+        "top_card": _NULL_OR(CARD),
+        "event": {"const": "picked"},
+        "why": {"type": "string"},
+        "hand": _CARDS,
+    },
+    "required": ["top_card", "event", "why", "hand"],
+    "additionalProperties": False,
+}
+_ROOM: Final = {
+    "type": "object",
+    "properties": {
+        "room_id": {"type": "string"},
+        "room_name": {"type": "string"},
+        "num_of_players": {"type": "integer"},
+        "players": {"type": "array", "items": {"type": "string"}},
+        "seats_left": {"type": "integer", "minimum": 0},
+    },
+    "required": ["room_id", "room_name", "num_of_players", "players", "seats_left"],
+    "additionalProperties": False,
+}
+_CREATION: Final = {
+    "type": "object",
+    "properties": {"creation_id": {"type": "string"}, "user_name": {"type": "string"}},
+    "required": ["creation_id", "user_name"],
+    "additionalProperties": False,
+}
+_TICKET: Final = {
+    "type": "object",
+    "properties": {
+        "room_id": {"type": "string"},
+        "user_id": {"type": "string"},
+        "token": {"type": "string"},
+    },  # fmt: skip
+    "required": ["room_id", "user_id", "token"],
+    "additionalProperties": False,
+}
+_ROOMMATES: Final = {
+    "type": "object",
+    "properties": {
+        "room_id": {"type": "string"},
+        "room_name": {"type": "string"},
+        "you": {"type": "integer"},
+        "players": {"type": "array", "items": {"type": "object"}},
+        "seats_left": {"type": "integer"},
+    },
+    "required": ["room_id", "room_name", "you", "players", "seats_left"],
+}
+
+#: Server → client: the data (and extra_data) each command carries.
+SERVER_DATA: Final = {
+    "GET_ROOMS_REP": ({"type": "array", "items": _ROOM}, {"type": "array", "items": _CREATION}),
+    "CREATING_A_ROOM_REP": (_CREATION, {"type": "null"}),
+    "CANCEL_CREATE_REP": ({"type": "null"}, {"type": "null"}),
+    "CREATE_A_ROOM_REP": (_TICKET, {"type": "null"}),
+    "JOIN_ROOM_REP": (_TICKET, {"type": "null"}),
+    "GET_ROOMATES_REP": (_ROOMMATES, {"type": "null"}),
+    "ROOM_BEING_CREATED": (_CREATION, {"type": "null"}),
+    "ROOM_ABANDONED": (_CREATION, {"type": "null"}),
+    "ROOM_UPDATED": (_ROOM, {"type": "null"}),
+    "ROOM_CREATED": (
+        {
+            "type": "object",
+            "properties": {"room": _ROOM, "creation_id": _NULL_OR({"type": "string"})},
+            "required": ["room", "creation_id"],
+        },
+        {"type": "null"},
+    ),
+    "JOIN_GAME_REP": (_ROOMMATES, {"type": "null"}),
+    "GAME_MESSAGE_REP": ({"anyOf": [GAME_VIEW, PICKED]}, {}),
+    "CREATE_A_COMPUTER": (GAME_VIEW, {}),
+    "LEAVE_REP": (GAME_VIEW, {"type": "null"}),
+    "ERROR": (
+        {
+            "type": "object",
+            "properties": {
+                "code": {"enum": sorted(ERROR_CODES)},
+                "cmd": _NULL_OR({"type": "string"}),
+            },  # fmt: skip
+            "required": ["code", "cmd"],
+            "additionalProperties": False,
+        },
+        {"type": "null"},
+    ),
+}
+
+
+def _server_message(cmd: str, data: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "cmd": {"const": cmd},
+            "msg_id": {"type": "string", "pattern": "^[0-9]+$"},
+            "payload": {
+                "type": "object",
+                "properties": {
+                    "prompt": {"type": "string"},
+                    "data": data,
+                    "return_type": {"enum": [None, "INT", "STR", "LIST"]},
+                    "flag": {"enum": [None, "USER_INPUT_CONTINUE", "GAME_CONTINUE"]},
+                    "next_cmd": {
+                        "enum": [None, "PICK_OPTION", "PICK_CARDS", "PICK_ONE", "PICK_TWO"]
+                    },  # fmt: skip
+                    "extra_data": extra,
+                },
+                "required": ["prompt", "data", "return_type", "flag", "next_cmd", "extra_data"],
+                "additionalProperties": False,
+            },
+        },
+        "required": ["cmd", "msg_id", "payload"],
+        "additionalProperties": False,
+    }
+
+
+#: Every server message, as one schema (tests validate everything they receive with it).
+SERVER_SCHEMA: Final = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "server message",
+    "oneOf": [_server_message(cmd, d, e) for cmd, (d, e) in SERVER_DATA.items()],
+}
+
 _frame = fastjsonschema.compile(FRAME_SCHEMA)
 _VALIDATORS: Final = {
     "/lobby": {cmd: fastjsonschema.compile(s) for cmd, s in LOBBY_COMMANDS.items()},
@@ -238,7 +418,7 @@ def error_data(code: str, cmd: str | None) -> dict[str, Any]:
 
 
 def write_schemas(directory: Path) -> list[Path]:
-    """Write one JSON Schema file per client command (the committed copy in specs/)."""
+    """Write one JSON Schema per client command and one for server messages (specs/schema/)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for endpoint, commands in (("lobby", LOBBY_COMMANDS), ("game", GAME_COMMANDS)):
@@ -246,6 +426,9 @@ def write_schemas(directory: Path) -> list[Path]:
             path = directory / f"{endpoint}.{cmd}.json"
             path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
             written.append(path)
+    path = directory / "server.json"
+    path.write_text(json.dumps(SERVER_SCHEMA, indent=2, sort_keys=True) + "\n")
+    written.append(path)
     return written
 
 

@@ -36,6 +36,10 @@ class Server:
     def port(self) -> int:
         return self.listener.port
 
+    @property
+    def url(self) -> str:
+        return f"ws://{self.lobby.config.host}:{self.port}"
+
     async def shutdown(self, grace: float = 2.0) -> None:
         """Close every connection with 1001, wait for the close frames, then stop."""
         connections = list(self.lobby.connections)
