@@ -12,7 +12,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-import trio
 from trio.testing import MockClock
 
 from cardgame.net import client as client_module
