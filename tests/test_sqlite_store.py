@@ -18,7 +18,7 @@ async def test_record_and_read_back(tmp_path):
     game = Game(2, seed=1)
     game.join("ada")
     _, messages = game.join("bob")
-    await store.record("r1", to_snapshot(game), messages, move=(1, None, {"event": "join"}))
+    await store.record("r1", game, messages, move=(1, None, {"event": "join"}))
     store.close()
 
     reopened = SqliteStore(path)
@@ -37,9 +37,11 @@ async def test_failed_transaction_writes_nothing(tmp_path):
     await store.add_room("r1", "kitchen", 2)
     game = Game(2, seed=1)
     message = (0, {"cmd": "X", "msg_id": "1", "payload": {}})
-    await store.record("r1", to_snapshot(game), [message])
+    await store.record("r1", game, [message])
+    game.join("ada")
     with pytest.raises(sqlite3.IntegrityError):  # the same msg_id twice: refused whole
-        await store.record("r1", {"state": "turn"}, [message])
+        await store.record("r1", game, [message])
+    game = Game(2, seed=1)
     [room] = store.unfinished_rooms()
     assert room.snapshot == to_snapshot(game)
 
