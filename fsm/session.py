@@ -54,7 +54,7 @@ OPEN: Final = [s for s in SESSION_STATES if s != CLOSED]
 SESSION_TRANSITIONS: Final[list[tuple[str, str | list[str], str | None]]] = [
     # trigger             source                          dest
     # -- commands from the client (the protocol's cmd) --
-    ("GET_ROOMS",         [LOBBY, CREATING],              None),
+    ("GET_ROOMS",         [LOBBY, CREATING, WAITING],     None),
     ("CREATING_A_ROOM",   LOBBY,                          CREATING),
     ("CANCEL_CREATE",     CREATING,                       LOBBY),
     ("CREATE_A_ROOM",     [LOBBY, CREATING],              WAITING),
