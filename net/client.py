@@ -154,12 +154,18 @@ class GameClient(_Endpoint):
             yield client
 
     async def receive(self) -> Message:
-        """The next new message; already-seen ids (a resumption overlap) are skipped."""
+        """The next new message; already-seen ids (a resumption overlap) are skipped.
+
+        A refusal with msg_id "0" (a frame that never reached the game: malformed,
+        flooding, a bad token) is outside the numbered stream: it is returned and
+        kept in ``errors`` but does not move ``last_msg_id``.
+        """
         while True:
             message = await self._next()
             number = int(message["msg_id"])
-            if number == 0:  # outside the numbered stream: a refusal before joining
-                raise ServerError(message)
+            if number == 0:
+                self.errors.append(message)
+                return message
             if number <= self.last_msg_id:
                 continue
             self.last_msg_id = number
