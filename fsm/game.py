@@ -530,12 +530,14 @@ class Game:
     def _punish_wrong_card(self, seat: int, shown: str, out: list[Message]) -> list[Message]:
         """Wrong card: back to hand (it never left), pick two, turn over.
 
-        A wrong play while a penalty is pending also takes the penalty (decided).
+        Only the player is told which cards they tried: they are back in their hand,
+        so naming them to the others would show a hand. A wrong play while a penalty
+        is pending also takes the penalty (decided).
         """
         name = self.seats[seat].name
         picked = rules.pick(self.table, seat, 2)
-        self._tell_picked(out, seat, picked, "wrong card", PICK_TWO)
-        prompt = f"{name} played {shown}, which does not match, and picks 2."
+        self._tell_picked(out, seat, picked, f"wrong card: {shown} does not match", PICK_TWO)
+        prompt = f"{name} played a wrong card and picks 2."
         if self.table.penalty:
             symbol, taken = rules.take_penalty(self.table, seat)
             self._tell_picked(out, seat, taken, "penalty", _PENALTY_CMD[symbol])
