@@ -432,6 +432,68 @@ def write_schemas(directory: Path) -> list[Path]:
     return written
 
 
+LOBBY_REPLIES: Final = [
+    "GET_ROOMS_REP", "CREATING_A_ROOM_REP", "CANCEL_CREATE_REP", "CREATE_A_ROOM_REP",
+    "JOIN_ROOM_REP", "GET_ROOMATES_REP", "ROOM_BEING_CREATED", "ROOM_CREATED",
+    "ROOM_ABANDONED", "ROOM_UPDATED", "ERROR",
+]  # fmt: skip
+GAME_REPLIES: Final = [
+    "JOIN_GAME_REP", "GAME_MESSAGE_REP", "CREATE_A_COMPUTER", "LEAVE_REP", "GET_ROOMATES_REP",
+    "ERROR",
+]  # fmt: skip
+
+
+def asyncapi() -> dict[str, Any]:
+    """The AsyncAPI 3 document of both channels, built from the same schemas."""
+    messages: dict[str, Any] = {}
+    for cmd, schema in {**LOBBY_COMMANDS, **GAME_COMMANDS}.items():
+        messages[cmd] = {"name": cmd, "title": f"{cmd} (client)", "payload": schema}
+    for cmd, (data, extra) in SERVER_DATA.items():
+        messages[cmd] = {"name": cmd, "title": f"{cmd} (server)",
+                         "payload": _server_message(cmd, data, extra)}  # fmt: skip
+
+    def refs(names: list[str]) -> dict[str, Any]:
+        return {n: {"$ref": f"#/components/messages/{n}"} for n in names}
+
+    def op(action: str, channel: str, names: list[str]) -> dict[str, Any]:
+        return {
+            "action": action,
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "messages": [{"$ref": f"#/channels/{channel}/messages/{n}"} for n in names],
+        }
+
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "cardgame",
+            "version": "0.1.0",
+            "description": "Discard over WebSockets; the prose is specs/protocol.md.",
+        },
+        "servers": {"local": {"host": "127.0.0.1:8888", "protocol": "ws"}},
+        "channels": {
+            "lobby": {"address": "/lobby", "messages": refs([*LOBBY_COMMANDS, *LOBBY_REPLIES])},
+            "game": {"address": "/game", "messages": refs([*GAME_COMMANDS, *GAME_REPLIES])},
+        },
+        "operations": {
+            "lobbyCommands": op("receive", "lobby", list(LOBBY_COMMANDS)),
+            "lobbyReplies": op("send", "lobby", LOBBY_REPLIES),
+            "gameCommands": op("receive", "game", list(GAME_COMMANDS)),
+            "gameReplies": op("send", "game", GAME_REPLIES),
+        },
+        "components": {"messages": messages},
+    }
+
+
+def write_specs(directory: Path) -> list[Path]:
+    """specs/schema/*.json and specs/asyncapi.yaml, regenerated from this module."""
+    import yaml  # a development dependency: only writing the spec needs it
+
+    written = write_schemas(directory / "schema")
+    path = directory / "asyncapi.yaml"
+    path.write_text(yaml.safe_dump(asyncapi(), sort_keys=False, width=100))
+    return [*written, path]
+
+
 if __name__ == "__main__":
-    for path in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "specs/schema")):
+    for path in write_specs(Path(sys.argv[1] if len(sys.argv) > 1 else "specs")):
         print(path)

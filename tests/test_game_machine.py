@@ -201,16 +201,18 @@ def test_a_second_leave_during_the_vote_follows_the_same_steps():
 
 
 def test_no_human_left_ends_the_game():
-    game = scenario({"ada": "red-cup blue-cup", "bob": "green-cross"}, top="red-cross",
-                    computers=("bob",))  # fmt: skip
+    game = scenario(
+        {"ada": "red-cup blue-cup", "bob": "green-cross"}, top="red-cross", computers=("bob",)
+    )
     game.request_leave(0)
     game.leave(0)
     assert game.state == FINISHED and game.result["reason"] == "no_humans"
 
 
 def test_only_a_leaver_may_send_leave_and_computers_cannot_leave():
-    game = scenario({"ada": "red-cup blue-cup", "bob": "green-cross"}, top="red-cross",
-                    computers=("bob",))  # fmt: skip
+    game = scenario(
+        {"ada": "red-cup blue-cup", "bob": "green-cross"}, top="red-cross", computers=("bob",)
+    )
     with pytest.raises(ProtocolError, match="not a human"):
         game.request_leave(1)
     game2 = in_paused()

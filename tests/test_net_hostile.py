@@ -42,8 +42,14 @@ class Witness:
 
 @pytest.fixture
 async def hostile_server(start_server):
-    return await start_server(max_frame=1024, hard_frame_limit=8192, rate=50, burst=20,
-                              flood_close_after=30, first_player_timeout=1000)  # fmt: skip
+    return await start_server(
+        max_frame=1024,
+        hard_frame_limit=8192,
+        rate=50,
+        burst=20,
+        flood_close_after=30,
+        first_player_timeout=1000,
+    )
 
 
 @pytest.fixture
@@ -130,7 +136,7 @@ def cmd(name, data=None, msg_id="1", **payload):
         (cmd("GET_ROOMATES"), "not_now"),
         (cmd("CANCEL_CREATE"), "not_now"),
         ("x" * 2000, "too_large"),
-    ],  # fmt: skip
+    ],
 )
 async def test_lobby_refusals(hostile_server, witness, frame, code):
     async with raw(hostile_server) as ws:
@@ -245,8 +251,10 @@ async def test_moves_out_of_turn_and_cards_not_held_change_nothing(hostile_serve
                     return message["payload"]["data"]["code"]
 
         answer = {"action": "answer", "reply_to": question["msg_id"]}
-        assert await refused(bob, {"action": "answer", "reply_to": last_turn_id,
-                                   "data": []}) == "no_question"  # fmt: skip
+        assert (
+            await refused(bob, {"action": "answer", "reply_to": last_turn_id, "data": []})
+            == "no_question"
+        )
         assert await refused(ada, {**answer, "data": [not_held]}) == "not_in_hand"
         assert await refused(ada, {**answer, "data": ["purple-cross"]}) == "bad_card"
         assert await refused(ada, {**answer, "data": mine[:3]}) == "bad_play"

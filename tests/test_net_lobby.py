@@ -13,8 +13,13 @@ async def test_rooms_listed_until_full(server):
         assert await ada.get_rooms() == ([], [])
         ticket = await ada.create_room("kitchen", 3, "ada")
         [room], _ = await bob.get_rooms()
-        assert room == {"room_id": ticket.room_id, "room_name": "kitchen", "num_of_players": 3,
-                        "players": ["ada"], "seats_left": 2}  # fmt: skip
+        assert room == {
+            "room_id": ticket.room_id,
+            "room_name": "kitchen",
+            "num_of_players": 3,
+            "players": ["ada"],
+            "seats_left": 2,
+        }
         await bob.join_room(ticket.room_id, "bob")
     async with LobbyClient.connect(server.url) as cy:
         [room], _ = await cy.get_rooms()

@@ -115,8 +115,12 @@ class GameUnderFire(RuleBasedStateMachine):
         if self.game.questions:
             step(self.game, self.bots)
 
-    @rule(seat=st.integers(0, 7), texts=st.lists(st.sampled_from(sorted(FACES)), max_size=3),
-          reply=st.text(max_size=3), last=st.booleans())  # fmt: skip
+    @rule(
+        seat=st.integers(0, 7),
+        texts=st.lists(st.sampled_from(sorted(FACES)), max_size=3),
+        reply=st.text(max_size=3),
+        last=st.booleans(),
+    )
     def anything_at_all(self, seat, texts, reply, last):
         before = json.dumps(self._snapshot())
         try:

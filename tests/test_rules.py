@@ -166,8 +166,11 @@ def test_a_matching_card_is_played_and_the_turn_moves_on():
 
 
 def test_pick_one_the_next_player_picks_one_and_loses_the_turn():
-    game = scenario({"ada": "red-1 red-cup", "bob": "green-cup blue-cup", "cy": "green-cross"},
-                    top="red-cross", market="yellow-cup")  # fmt: skip
+    game = scenario(
+        {"ada": "red-1 red-cup", "bob": "green-cup blue-cup", "cy": "green-cross"},
+        top="red-cross",
+        market="yellow-cup",
+    )
     game.play(0, cards("red-1"), last_card=True)
     assert game.table.penalty == 1 and game.table.current == 1
     out = game.draw(1)
@@ -179,8 +182,11 @@ def test_pick_one_the_next_player_picks_one_and_loses_the_turn():
 
 
 def test_pick_two_the_next_player_picks_two():
-    game = scenario({"ada": "red-2 red-cup", "bob": "green-cup"}, top="red-cross",
-                    market="yellow-cup blue-cross")  # fmt: skip
+    game = scenario(
+        {"ada": "red-2 red-cup", "bob": "green-cup"},
+        top="red-cross",
+        market="yellow-cup blue-cross",
+    )
     game.play(0, cards("red-2"), last_card=True)
     out = game.draw(1)
     assert picks(out, 1)[0]["next_cmd"] == "PICK_TWO"
@@ -189,8 +195,11 @@ def test_pick_two_the_next_player_picks_two():
 
 
 def test_stacking_ones_across_three_players():
-    game = scenario({"ada": "red-1 red-cup", "bob": "blue-1 blue-cup", "cy": "green-cup"},
-                    top="red-cross", market="yellow-cup yellow-cross blue-circle")  # fmt: skip
+    game = scenario(
+        {"ada": "red-1 red-cup", "bob": "blue-1 blue-cup", "cy": "green-cup"},
+        top="red-cross",
+        market="yellow-cup yellow-cross blue-circle",
+    )
     game.play(0, cards("red-1"), last_card=True)
     game.play(1, cards("blue-1"), last_card=True)  # any colour stacks
     assert game.table.penalty == 2 and game.table.current == 2
@@ -200,8 +209,9 @@ def test_stacking_ones_across_three_players():
 
 
 def test_stacking_twos_adds_two_each():
-    game = scenario({"ada": "red-2 red-cup", "bob": "blue-2 blue-cup", "cy": "green-cup"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": "red-2 red-cup", "bob": "blue-2 blue-cup", "cy": "green-cup"}, top="red-cross"
+    )
     game.play(0, cards("red-2"))
     game.play(1, cards("blue-2"))
     assert game.table.penalty == 4
@@ -210,8 +220,9 @@ def test_stacking_twos_adds_two_each():
 
 
 def test_one_and_two_do_not_stack():
-    game = scenario({"ada": "red-1 red-cup", "bob": "red-2 blue-cup", "cy": "green-cup"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": "red-1 red-cup", "bob": "red-2 blue-cup", "cy": "green-cup"}, top="red-cross"
+    )
     game.play(0, cards("red-1"))
     out = game.play(1, cards("red-2"))
     # a wrong card: back to hand, picks 2, and the penalty pending too (decided)
@@ -221,16 +232,18 @@ def test_one_and_two_do_not_stack():
 
 
 def test_only_a_stacking_card_is_allowed_while_a_penalty_is_pending():
-    game = scenario({"ada": "red-1 red-cup", "bob": "red-cup blue-cup", "cy": "green-cup"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": "red-1 red-cup", "bob": "red-cup blue-cup", "cy": "green-cup"}, top="red-cross"
+    )
     game.play(0, cards("red-1"))
     game.play(1, cards("red-cup"))  # matches the colour, but a penalty is pending
     assert len(hand(game, 1)) == 2 + 2 + 1 and game.table.top_card.text == "red-1"
 
 
 def test_skip_the_next_player_loses_their_turn():
-    game = scenario({"ada": "red--> red-cup", "bob": "green-cup", "cy": "blue-cup"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": "red--> red-cup", "bob": "green-cup", "cy": "blue-cup"}, top="red-cross"
+    )
     game.play(0, cards("red-->"))
     assert game.table.current == 2
 
@@ -257,8 +270,11 @@ def test_ask_the_player_names_a_colour_or_shape():
 
 
 def test_a_request_holds_until_satisfied():
-    game = scenario({"ada": "red-cup", "bob": "red-circle blue-cup", "cy": "green-cup blue-1"},
-                    top="red-?", request="green")  # fmt: skip
+    game = scenario(
+        {"ada": "red-cup", "bob": "red-circle blue-cup", "cy": "green-cup blue-1"},
+        top="red-?",
+        request="green",
+    )
     game.play(0, cards("red-cup"))  # matches the red top, but not the request: wrong card
     assert len(hand(game, 0)) == 3 and game.table.request == "green"
     game.draw(1)  # unsatisfied, the request holds for the next player
@@ -283,8 +299,9 @@ def test_another_ask_makes_a_new_request():
 
 
 def test_drop_the_player_drops_one_normal_card_of_their_choice():
-    game = scenario({"ada": "red-- blue-cup green-? yellow-circle", "bob": "green-cup"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": "red-- blue-cup green-? yellow-circle", "bob": "green-cup"}, top="red-cross"
+    )
     out = game.play(0, cards("red--"))
     assert game.state == AWAITING_CARDS
     [asked] = [m for s, m in out if s == 0]
@@ -308,8 +325,12 @@ def test_a_drop_must_be_normal_cards_the_player_holds():
     game = scenario({"ada": "red-- blue-cup green-?", "bob": "green-cup"}, top="red-cross")
     game.play(0, cards("red--"))
     before = to_snapshot(game)
-    for bad, code in ((["green-?"], "bad_answer"), (["red-cup"], "not_in_hand"),
-                      (["blue-cup", "blue-cup"], "bad_answer"), ([], "bad_answer")):  # fmt: skip
+    for bad, code in (
+        (["green-?"], "bad_answer"),
+        (["red-cup"], "not_in_hand"),
+        (["blue-cup", "blue-cup"], "bad_answer"),
+        ([], "bad_answer"),
+    ):
         with pytest.raises(ProtocolError) as refused:
             game.drop(0, cards(bad))
         assert refused.value.code == code
@@ -321,8 +342,9 @@ def test_a_drop_must_be_normal_cards_the_player_holds():
 
 @pytest.mark.parametrize(("combo", "picked"), [("red-? blue-1", 1), ("red-? blue-2", 2)])
 def test_ask_then_pick_everyone_else_picks_and_the_player_plays_again(combo, picked):
-    game = scenario({"ada": f"{combo} red-cup", "bob": "green-cup", "cy": "blue-cup"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": f"{combo} red-cup", "bob": "green-cup", "cy": "blue-cup"}, top="red-cross"
+    )
     out = game.play(0, cards(combo), last_card=True)
     assert len(hand(game, 1)) == 1 + picked and len(hand(game, 2)) == 1 + picked
     assert picks(out, 1)[0]["next_cmd"] == ("PICK_ONE" if picked == 1 else "PICK_TWO")
@@ -333,8 +355,9 @@ def test_ask_then_pick_everyone_else_picks_and_the_player_plays_again(combo, pic
 
 @pytest.mark.parametrize("combo", ["red-? blue-->", "red--> blue-?"])
 def test_ask_and_skip_everyone_is_skipped(combo):
-    game = scenario({"ada": f"{combo} red-cup", "bob": "green-cup", "cy": "blue-cup"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": f"{combo} red-cup", "bob": "green-cup", "cy": "blue-cup"}, top="red-cross"
+    )
     game.play(0, cards(combo))
     assert game.table.current == 0 and len(hand(game, 1)) == 1
 
@@ -343,8 +366,9 @@ def test_ask_and_skip_everyone_is_skipped(combo):
     ("combo", "owed"), [("red-- blue-1", 1), ("red-- blue-2", 2), ("red-- blue--", 2)]
 )
 def test_drop_combinations_drop_extra_normal_cards(combo, owed):
-    game = scenario({"ada": f"{combo} red-cup blue-cup green-cup", "bob": "green-cross"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": f"{combo} red-cup blue-cup green-cup", "bob": "green-cross"}, top="red-cross"
+    )
     game.play(0, cards(combo), last_card=True)
     assert game.questions[0].kind == "drop" and game.questions[0].count == owed
     game.drop(0, cards("red-cup blue-cup")[:owed])
@@ -359,8 +383,15 @@ def test_drop_combination_with_fewer_normal_cards_drops_what_there_is():
 
 @pytest.mark.parametrize("combo", ["red-- blue-?", "red-? blue--"])
 def test_drop_and_ask_take_a_special_from_the_first_holder_after_you(combo):
-    game = scenario({"ada": f"{combo} red-cup", "bob": "green-cup", "cy": "yellow-2 blue-cup",
-                     "dee": "green-1"}, top="red-cross")  # fmt: skip
+    game = scenario(
+        {
+            "ada": f"{combo} red-cup",
+            "bob": "green-cup",
+            "cy": "yellow-2 blue-cup",
+            "dee": "green-1",
+        },
+        top="red-cross",
+    )
     game.play(0, cards(combo))
     assert hand(game, 2) == ["blue-cup"] and hand(game, 3) == ["green-1"]
     assert [c.text for c in game.table.play_pile[-2:]] == ["yellow-2", cards(combo)[1].text]
@@ -375,8 +406,9 @@ def test_drop_and_ask_with_nobody_holding_a_special_drops_one():
 
 @pytest.mark.parametrize("combo", ["red-- blue-->", "red--> blue--"])
 def test_drop_and_skip_take_a_special_from_the_next_player_only(combo):
-    game = scenario({"ada": f"{combo} red-cup", "bob": "green-cup", "cy": "yellow-2"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": f"{combo} red-cup", "bob": "green-cup", "cy": "yellow-2"}, top="red-cross"
+    )
     game.play(0, cards(combo))
     assert hand(game, 2) == ["yellow-2"]  # cy is not the next player
     assert game.questions[0].kind == "drop"  # bob held none: drop one instead
@@ -407,12 +439,14 @@ def test_a_combination_first_card_must_match():
 
 
 def test_a_combination_first_card_must_satisfy_a_pending_request():
-    game = scenario({"ada": "red-? blue-1 green-cup", "bob": "green-cross"}, top="red-cross",
-                    request="yellow")  # fmt: skip
+    game = scenario(
+        {"ada": "red-? blue-1 green-cup", "bob": "green-cross"}, top="red-cross", request="yellow"
+    )
     game.play(0, cards("red-? blue-1"))  # ? satisfies any request: accepted
     assert game.table.request is None and len(hand(game, 1)) == 2
-    game = scenario({"ada": "red-- blue-1 green-cup", "bob": "green-cross"}, top="red-cross",
-                    request="yellow")  # fmt: skip
+    game = scenario(
+        {"ada": "red-- blue-1 green-cup", "bob": "green-cross"}, top="red-cross", request="yellow"
+    )
     game.play(0, cards("red-- blue-1"))
     assert len(hand(game, 0)) == 5  # red-- does not satisfy yellow: wrong card
 
@@ -421,8 +455,11 @@ def test_a_combination_first_card_must_satisfy_a_pending_request():
 
 
 def test_wrong_card_back_to_hand_pick_two_turn_over():
-    game = scenario({"ada": "blue-cup green-cup", "bob": "green-cross"}, top="red-cross",
-                    market="yellow-cup yellow-cross")  # fmt: skip
+    game = scenario(
+        {"ada": "blue-cup green-cup", "bob": "green-cross"},
+        top="red-cross",
+        market="yellow-cup yellow-cross",
+    )
     out = game.play(0, cards("blue-cup"))
     assert hand(game, 0) == ["blue-cup", "green-cup", "yellow-cup", "yellow-cross"]
     [notice] = picks(out, 0)
@@ -434,8 +471,9 @@ def test_wrong_card_back_to_hand_pick_two_turn_over():
 
 
 def test_last_card_without_announcement_picks_one():
-    game = scenario({"ada": "red-cup blue-cup", "bob": "green-cross"}, top="red-cross",
-                    market="yellow-cup")  # fmt: skip
+    game = scenario(
+        {"ada": "red-cup blue-cup", "bob": "green-cross"}, top="red-cross", market="yellow-cup"
+    )
     out = game.play(0, cards("red-cup"))
     assert hand(game, 0) == ["blue-cup", "yellow-cup"]
     assert picks(out, 0)[0]["next_cmd"] == "PICK_ONE"
@@ -500,8 +538,9 @@ def test_market_top_helper_reads_the_named_market():
 
 
 def test_the_last_card_wins_and_the_others_are_ranked_by_cards_held():
-    game = scenario({"ada": "red-cup", "bob": "green-cross blue-cup", "cy": "blue-circle"},
-                    top="red-cross")  # fmt: skip
+    game = scenario(
+        {"ada": "red-cup", "bob": "green-cross blue-cup", "cy": "blue-circle"}, top="red-cross"
+    )
     out = game.play(0, cards("red-cup"), last_card=True)
     assert game.state == FINISHED
     result = game.result

@@ -29,8 +29,11 @@ def session_in(state: str) -> Session:
 
 
 def destination(cmd: str, state: str) -> str | None:
-    [dest] = [d for t, src, d in SESSION_TRANSITIONS
-              if t == cmd and (src == state or (isinstance(src, list) and state in src))]  # fmt: skip
+    [dest] = [
+        d
+        for t, src, d in SESSION_TRANSITIONS
+        if t == cmd and (src == state or (isinstance(src, list) and state in src))
+    ]
     return state if dest is None else dest
 
 
@@ -56,8 +59,7 @@ def test_unknown_command():
 
 
 def message(event=None, next_cmd=None, cmd="GAME_MESSAGE_REP"):
-    return {"cmd": cmd, "msg_id": "1",
-            "payload": {"data": {"event": event}, "next_cmd": next_cmd}}  # fmt: skip
+    return {"cmd": cmd, "msg_id": "1", "payload": {"data": {"event": event}, "next_cmd": next_cmd}}
 
 
 @pytest.mark.parametrize(
