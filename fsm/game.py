@@ -165,10 +165,17 @@ def _build_machine() -> Machine:
         states=GAME_STATES,
         initial=WAITING,
         auto_transitions=False,
-        after_state_change="_after_state_change",
     )
+    destinations: dict[tuple[str, str], int] = {}
+    for trigger, source, _ in GAME_TRANSITIONS:
+        for state in [source] if isinstance(source, str) else source:
+            destinations[trigger, state] = destinations.get((trigger, state), 0) + 1
     for trigger, source, dest in GAME_TRANSITIONS:
-        machine.add_transition(trigger, source, dest, conditions=f"leads_to_{dest}")
+        sources = [source] if isinstance(source, str) else source
+        # Only an event with several destinations needs the rules' word on which one.
+        branching = any(destinations[trigger, s] > 1 for s in sources)
+        conditions = [f"leads_to_{dest}"] if branching else []
+        machine.add_transition(trigger, source, dest, conditions=conditions)
     return machine
 
 
@@ -225,11 +232,6 @@ class Game:
 
     def leads_to_finished(self) -> bool:
         return self.next_state == FINISHED
-
-    def _after_state_change(self) -> None:
-        if self.state == FINISHED:
-            # The shared machine would otherwise keep every game ever played alive.
-            GAME_MACHINE.remove_model(self)
 
     # -- reading the game -----------------------------------------------------------
 
@@ -565,6 +567,8 @@ class Game:
         self.questions.clear()
         self.next_state = FINISHED
         self.trigger(self._finishing_trigger())
+        # The shared machine would otherwise keep every game ever played alive.
+        GAME_MACHINE.remove_model(self)
         self._broadcast(out, "game_over", prompt + " Game over.")
         return out
 
@@ -611,15 +615,21 @@ class Game:
         cmd: str = GAME_MESSAGE_REP,
     ) -> None:
         """Every seated player gets the event and their own view; askees get their question."""
-        public = self._public()
-        public["event"] = event
-        if self.result is not None:
-            public["result"] = self.result
-        for seat in range(len(self.seats)):
-            if seat in self.empty_seats:
-                continue
-            data = self._view(seat, public)
+        public: dict[str, Any] | None = None  # built once, for the first person to tell
+        for seat, place in enumerate(self.seats):
             question = self.questions.get(seat)
+            if place.computer or seat in self.empty_seats:
+                # Computers read the table, not messages: they only need the question's id.
+                if question is not None:
+                    self.sent[seat] += 1
+                    question.msg_id = str(self.sent[seat])
+                continue
+            if public is None:
+                public = self._public()
+                public["event"] = event
+                if self.result is not None:
+                    public["result"] = self.result
+            data = self._view(seat, public)
             if question is None:
                 out.append(self._envelope(seat, cmd, prompt, data, flag=flag))
                 continue
@@ -644,7 +654,9 @@ class Game:
     def _tell_picked(
         self, out: list[Message], seat: int, picked: list[Card], why: str, next_cmd: str
     ) -> None:
-        """Only the picker learns which cards they picked."""
+        """Only the picker learns which cards they picked (computers need not be told)."""
+        if self.seats[seat].computer:
+            return
         top = self.table.top_card
         data = {"top_card": top.text if top else None, "event": "picked", "why": why,
                 "hand": [c.text for c in self.seats[seat].hand]}  # fmt: skip

@@ -30,7 +30,7 @@ def bot_game(names: list[str], seed: int) -> tuple[Game, dict]:
     bots = {}
     for seat, strategy in enumerate(names):
         bots[seat] = make_bot(strategy, random.Random(seed + seat))
-        game.join(f"{strategy}{seat}", computer=True)
+        game.join(f"{strategy}{seat}")  # persons, so messages are made
     return game, bots
 
 

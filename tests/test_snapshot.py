@@ -23,7 +23,7 @@ def step(game: Game, bots: dict) -> list:
 def bot_game(players: int, seed: int) -> Game:
     game = Game(players, seed=seed)
     for seat in range(players):
-        game.join(f"p{seat}", computer=True)
+        game.join(f"p{seat}")  # persons, answered by bots below
     return game
 
 
