@@ -59,6 +59,11 @@ def _register() -> None:
     from cardgame.cli.serve import serve
 
     main.add_command(serve)
+    from cardgame.cli.diagram import diagram
+    from cardgame.cli.rules_cmd import rules
+
+    main.add_command(diagram)
+    main.add_command(rules)
 
 
 _register()
