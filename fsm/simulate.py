@@ -56,9 +56,7 @@ def is_conserved(game: Game) -> bool:
     return everything == FULL_DECK
 
 
-def play_game(
-    strategies: Sequence[str], seed: int, check_every_move: bool = False, move_limit: int = 20_000
-) -> GameRecord:
+def play_game(strategies: Sequence[str], seed: int, move_limit: int = 20_000) -> GameRecord:
     """One complete game between bots, seated in the order given."""
     rng = random.Random(seed)
     game = Game(len(strategies), seed=rng.randrange(2**32))
@@ -66,14 +64,8 @@ def play_game(
     for seat, strategy in enumerate(strategies):
         bots[seat] = make_bot(strategy, random.Random(rng.randrange(2**32)))
         game.join(f"{strategy}-{seat}", computer=True)
-    conserved = True
-    if check_every_move:
-        while game.state != FINISHED and game.moves < move_limit:
-            drive(game, bots, limit=1)
-            conserved = conserved and is_conserved(game)
-    else:
-        drive(game, bots, limit=move_limit)
-    conserved = conserved and is_conserved(game)
+    drive(game, bots, limit=move_limit)
+    conserved = is_conserved(game)
     finished = game.state == FINISHED
     winner = None
     if finished and game.result and game.result["winner"] is not None:

@@ -9,9 +9,13 @@ Two classes, one per endpoint::
             if game.question is not None:
                 await game.answer(["red-cross"])       # or [] to draw
 
-:class:`GameClient` keeps ``last_msg_id`` and drops any message it has already seen,
-so reconnecting with ``GameClient.connect(url, ticket, last_msg_id=...)`` resumes
-without duplicates. :func:`play_with_bot` plays a seat with a computer strategy that
+:class:`GameClient` keeps ``last_msg_id`` and drops any message it has already seen.
+Given a :class:`Backoff` it reconnects by itself when the connection drops — capped
+exponential backoff with jitter — presents ``last_msg_id``, and receives everything
+it missed before anything new; an answer the server had not applied is sent again
+(the server says which question is pending in ``JOIN_GAME_REP``). Without one, a
+dropped connection raises, and ``GameClient.connect(url, ticket, last_msg_id=...)``
+resumes by hand. :func:`play_with_bot` plays a seat with a computer strategy that
 sees only what this client receives.
 """
 
@@ -26,13 +30,23 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
-from trio_websocket import WebSocketConnection, open_websocket_url
+import trio
+from trio_websocket import (
+    ConnectionClosed,
+    HandshakeError,
+    WebSocketConnection,
+    connect_websocket_url,
+    open_websocket_url,
+)
 
 from cardgame.fsm.bots import Bot, BotView, make_bot
 from cardgame.fsm.cards import parse_card
 from cardgame.fsm.game import USER_INPUT_CONTINUE, Question
 
 Message = dict[str, Any]
+
+#: Seconds to wait for the server's close frame when a client closes.
+CLOSE_TIMEOUT = 5.0
 
 
 class ServerError(Exception):
@@ -55,16 +69,35 @@ class Ticket:
     token: str
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """How a dropped game connection is retried: capped exponential, with jitter.
+
+    The n-th retry waits ``min(cap, first * 2**n)`` scaled by a random factor in
+    [0.5, 1], so many clients dropped at once (a server restart) do not come back
+    in lockstep. After ``attempts`` failures in a row the client gives up.
+    """
+
+    first: float = 0.1
+    cap: float = 5.0
+    attempts: int = 30
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return min(self.cap, self.first * 2**attempt) * rng.uniform(0.5, 1.0)
+
+
 class _Endpoint:
-    def __init__(self, ws: WebSocketConnection) -> None:
-        self.ws = ws
+    def __init__(self, ws: WebSocketConnection | None) -> None:
+        self.ws = ws  # type: ignore[assignment]
         self._ids = count(1)
 
+    def frame(self, cmd: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"cmd": cmd, "msg_id": f"c{next(self._ids)}", "payload": payload or {}}
+
     async def send(self, cmd: str, payload: dict[str, Any] | None = None) -> str:
-        msg_id = f"c{next(self._ids)}"
-        frame = {"cmd": cmd, "msg_id": msg_id, "payload": payload or {}}
+        frame = self.frame(cmd, payload)
         await self.ws.send_message(json.dumps(frame))
-        return msg_id
+        return frame["msg_id"]
 
     async def _next(self) -> Message:
         return json.loads(await self.ws.get_message())
@@ -132,26 +165,77 @@ class LobbyClient(_Endpoint):
 class GameClient(_Endpoint):
     """``/game`` for one seat: receives in order, answers the pending question."""
 
-    def __init__(self, ws: WebSocketConnection, ticket: Ticket, last_msg_id: int = 0) -> None:
-        super().__init__(ws)
+    def __init__(
+        self,
+        url: str,
+        ticket: Ticket,
+        last_msg_id: int = 0,
+        backoff: Backoff | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(None)
+        self.url = url.rstrip("/") + "/game"
         self.ticket = ticket
         self.last_msg_id = last_msg_id
+        self.backoff = backoff
         self.received: list[Message] = []  # every numbered message, in order
         self.view: dict[str, Any] = {}  # the latest game view (own hand, public table)
         self.question: Message | None = None  # the pending question, if any
         self.errors: list[Message] = []
+        self.reconnects = 0
+        self.duplicates = 0  # numbered frames received twice (a resumption overlap)
+        self.over = False  # game over or left: nothing more to come, do not reconnect
+        self._unapplied: dict[str, Any] | None = None  # the last answer, until shown applied
+        self._rng = random.Random(seed)
+        self._nursery: trio.Nursery | None = None
 
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, url: str, ticket: Ticket, last_msg_id: int = 0
+        cls,
+        url: str,
+        ticket: Ticket,
+        last_msg_id: int = 0,
+        backoff: Backoff | None = None,
+        seed: int | None = None,
     ) -> AsyncIterator[GameClient]:
-        async with open_websocket_url(url.rstrip("/") + "/game") as ws:
-            client = cls(ws, ticket, last_msg_id)
-            hello = {"room_id": ticket.room_id, "user_id": ticket.user_id, "token": ticket.token,
-                     "last_msg_id": last_msg_id}  # fmt: skip
-            await client.send("JOIN_GAME", {"data": hello})
-            yield client
+        try:
+            # The nursery holds each connection's reader task, across reconnections.
+            async with trio.open_nursery() as nursery:
+                client = cls(url, ticket, last_msg_id, backoff, seed)
+                client._nursery = nursery
+                await client._open()
+                try:
+                    yield client
+                finally:
+                    with trio.move_on_after(CLOSE_TIMEOUT):
+                        await client.ws.aclose()
+        except BaseExceptionGroup as group:
+            # Callers see the one error that happened, as with open_websocket_url.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+
+    async def _open(self) -> None:
+        assert self._nursery is not None
+        self.ws = await connect_websocket_url(self._nursery, self.url)
+        hello = {"room_id": self.ticket.room_id, "user_id": self.ticket.user_id,
+                 "token": self.ticket.token, "last_msg_id": self.last_msg_id}  # fmt: skip
+        await self.send("JOIN_GAME", {"data": hello})
+
+    async def _reconnect(self, dropped: ConnectionClosed) -> None:
+        if self.backoff is None or self.over:
+            raise dropped
+        await self.ws.aclose()
+        for attempt in range(self.backoff.attempts):
+            await trio.sleep(self.backoff.delay(attempt, self._rng))
+            try:
+                await self._open()
+            except (OSError, HandshakeError, ConnectionClosed):
+                continue
+            self.reconnects += 1
+            return
+        raise dropped
 
     async def receive(self) -> Message:
         """The next new message; already-seen ids (a resumption overlap) are skipped.
@@ -161,16 +245,23 @@ class GameClient(_Endpoint):
         kept in ``errors`` but does not move ``last_msg_id``.
         """
         while True:
-            message = await self._next()
+            try:
+                message = await self._next()
+            except ConnectionClosed as dropped:
+                await self._reconnect(dropped)
+                continue
             number = int(message["msg_id"])
             if number == 0:
                 self.errors.append(message)
                 return message
             if number <= self.last_msg_id:
+                self.duplicates += 1
                 continue
             self.last_msg_id = number
             self.received.append(message)
             self._follow(message)
+            if message["cmd"] == "JOIN_GAME_REP":
+                await self._answer_again_if_unapplied(message)
             return message
 
     def _follow(self, message: Message) -> None:
@@ -179,9 +270,27 @@ class GameClient(_Endpoint):
         if message["cmd"] == "ERROR":
             self.errors.append(message)
             return
+        if message["cmd"] == "LEAVE_REP" or (
+            isinstance(data, dict) and data.get("event") == "game_over"
+        ):
+            self.over = True
         if isinstance(data, dict) and "hand" in data and "players" in data and "top_card" in data:
             self.view = data
             self.question = message if payload.get("flag") == USER_INPUT_CONTINUE else None
+
+    async def _answer_again_if_unapplied(self, joined: Message) -> None:
+        """After a reconnection: an answer the server never applied is sent again."""
+        unapplied, self._unapplied = self._unapplied, None
+        pending = joined["payload"]["data"].get("pending_question")
+        if unapplied is not None and unapplied["payload"]["reply_to"] == pending:
+            await self._send_frame(unapplied)
+
+    async def _send_frame(self, frame: dict[str, Any]) -> None:
+        try:
+            await self.ws.send_message(json.dumps(frame))
+        except ConnectionClosed as dropped:
+            # Reconnected; the next JOIN_GAME_REP decides whether the frame is sent again.
+            await self._reconnect(dropped)
 
     async def answer(self, data: Any, last_card: bool = False) -> str:
         """Answer the pending question (quoting its msg_id); returns this message's id."""
@@ -190,7 +299,9 @@ class GameClient(_Endpoint):
         reply_to = self.question["msg_id"]
         self.question = None
         payload = {"action": "answer", "reply_to": reply_to, "data": data, "last_card": last_card}
-        return await self.send("GAME_MESSAGE", payload)
+        frame = self._unapplied = self.frame("GAME_MESSAGE", payload)
+        await self._send_frame(frame)
+        return frame["msg_id"]
 
     async def request_leave(self) -> str:
         """Scenario B step 1; then wait for the 'paused' message and call :meth:`leave`."""

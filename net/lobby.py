@@ -18,6 +18,7 @@ from typing import Any
 import trio
 
 from cardgame.fsm.game import ProtocolError
+from cardgame.fsm.snapshot import SnapshotError
 
 from .config import ServerConfig
 from .connection import Connection
@@ -68,6 +69,19 @@ class Lobby:
         return [r.summary() for r in self.rooms.values() if r.seats_left() > 0]
 
     # -- rooms ----------------------------------------------------------------------
+
+    def restore(self) -> list[Room]:
+        """Start every unfinished room the store holds (before any connection is accepted)."""
+        restored = []
+        for stored in self.store.unfinished_rooms():
+            try:
+                room = Room.restore(stored, self.store, self.config)
+            except SnapshotError as err:
+                log.error("room %s cannot be restored: %s", stored.room_id, err)
+                continue
+            self.start_room(room)
+            restored.append(room)
+        return restored
 
     def start_room(self, room: Room) -> None:
         self.rooms[room.room_id] = room
@@ -160,7 +174,7 @@ class LobbyEndpoint:
             raise ProtocolError("bad_size", "leave at least one seat for a person")
         room_id = secrets.token_hex(4)
         room = Room(room_id, room_name, size, computers, lobby.store, lobby.config)
-        await lobby.store.add_room(room_id, room_name, size)
+        await lobby.store.add_room(room_id, room_name, size, computers)
         player, token = await room.reserve(user_name)
         lobby.start_room(room)
         creation = next((c for c in lobby.creations.values() if c.creator is self.conn), None)

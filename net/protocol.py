@@ -225,6 +225,18 @@ PICKED: Final = {
     "required": ["top_card", "event", "why", "hand"],
     "additionalProperties": False,
 }
+#: A player's connection dropped (their seat is held ``seconds``) or came back.
+NOTICE: Final = {
+    "type": "object",
+    "properties": {
+        "event": {"enum": ["away", "back"]},
+        "player": {"type": "integer", "minimum": 0},
+        "name": {"type": "string"},
+        "seconds": {"type": "number", "minimum": 0},
+    },
+    "required": ["event", "player", "name"],
+    "additionalProperties": False,
+}
 _ROOM: Final = {
     "type": "object",
     "properties": {
@@ -261,6 +273,9 @@ _ROOMMATES: Final = {
         "you": {"type": "integer"},
         "players": {"type": "array", "items": {"type": "object"}},
         "seats_left": {"type": "integer"},
+        # In JOIN_GAME_REP: the msg_id of the question pending for this seat, so a
+        # resuming client knows whether its last answer was applied or must be resent.
+        "pending_question": _NULL_OR({"type": "string"}),
     },
     "required": ["room_id", "room_name", "you", "players", "seats_left"],
 }
@@ -285,7 +300,7 @@ SERVER_DATA: Final = {
         {"type": "null"},
     ),
     "JOIN_GAME_REP": (_ROOMMATES, {"type": "null"}),
-    "GAME_MESSAGE_REP": ({"anyOf": [GAME_VIEW, PICKED]}, {}),
+    "GAME_MESSAGE_REP": ({"anyOf": [GAME_VIEW, PICKED, NOTICE]}, {}),
     "CREATE_A_COMPUTER": (GAME_VIEW, {}),
     "LEAVE_REP": (GAME_VIEW, {"type": "null"}),
     "ERROR": (

@@ -24,14 +24,17 @@ from cardgame.fsm.bots import Bot, drive, make_bot
 from cardgame.fsm.game import (
     CHOOSING_FIRST,
     FINISHED,
+    GAME_MESSAGE_REP,
     WAITING,
     Game,
     Message,
     ProtocolError,
 )
+from cardgame.fsm.snapshot import from_snapshot
 
 from .config import ServerConfig
 from .connection import REPLACED, Connection
+from .sqlite_store import StoredRoom
 from .store import Store
 
 log = logging.getLogger("cardgame.net")
@@ -68,13 +71,16 @@ class Room:
         store: Store,
         config: ServerConfig,
         seed: int | None = None,
+        game: Game | None = None,
     ) -> None:
         self.room_id = room_id
         self.name = name
         self.size = size
         self.store = store
         self.config = config
-        self.game = Game(size, seed=secrets.randbits(64) if seed is None else seed, room=room_id)
+        if game is None:
+            game = Game(size, seed=secrets.randbits(64) if seed is None else seed, room=room_id)
+        self.game = game
         self.players: list[Player] = []
         self.computers = computers
         self.bots: dict[int, Bot] = {}
@@ -83,8 +89,30 @@ class Room:
         self._nursery: trio.Nursery | None = None
         self._tickers: list[trio.CancelScope] = []
         self._first_player_timer = trio.CancelScope()
+        self._grace: dict[int, trio.CancelScope] = {}  # seats held for a dropped player
         self.moves_logged = 0
+        self.restored = False
         self.done = trio.Event()
+
+    @classmethod
+    def restore(cls, stored: StoredRoom, store: Store, config: ServerConfig) -> Room:
+        """A room as the store last saw it: same game, same seats, same tokens.
+
+        Computer seats get fresh greedy bots; the replies remembered for repeated
+        client msg_ids are not kept, so a resuming client learns from JOIN_GAME_REP's
+        ``pending_question`` whether to send its last answer again.
+        """
+        game = from_snapshot(stored.snapshot) if stored.snapshot is not None else None
+        room = cls(stored.room_id, stored.name, stored.size, stored.computers, store, config,
+                   game=game)  # fmt: skip
+        for p in stored.players:
+            room.players.append(Player(p["seat"], p["name"], p["user_id"], p["token_hash"]))
+        if room.seats_left() == 0:
+            room._seat_computers()
+        room._follow_seats()
+        room.moves_logged = stored.moves_logged
+        room.restored = True
+        return room
 
     # -- seats (called from the lobby) --------------------------------------------------
 
@@ -120,18 +148,29 @@ class Room:
             self.room_id, player.user_id, player.seat, name, player.token_hash
         )
         if self.seats_left() == 0:
-            for number in range(self.computers):
-                seat = len(self.players)
-                self.players.append(Player(seat, f"computer-{number + 1}", computer=True))
-                self.bots[seat] = make_bot("greedy", random.Random(self._rng.random()))
+            self._seat_computers()
         return player, token
+
+    def _seat_computers(self) -> None:
+        """Once the humans' seats are taken, the computers sit after them."""
+        for number in range(self.computers):
+            seat = len(self.players)
+            self.players.append(Player(seat, f"computer-{number + 1}", computer=True))
+            self.bots[seat] = make_bot("greedy", random.Random(self._rng.random()))
+
+    def _follow_seats(self) -> None:
+        """A seat a computer took over by vote is a computer's from now on."""
+        for player, seat in zip(self.players, self.game.seats, strict=False):
+            player.computer = seat.computer
 
     def player_for(self, user_id: str, token: str) -> Player:
         for player in self.players:
             if not player.computer and player.user_id == user_id:
-                if hmac.compare_digest(player.token_hash, hash_token(token)):
-                    return player
-                break
+                if not hmac.compare_digest(player.token_hash, hash_token(token)):
+                    break
+                if player.computer or player.seat in self.game.empty_seats:
+                    raise ProtocolError("not_playing", "you left this game; the seat is not yours")
+                return player
         raise ProtocolError("bad_token", "the room id, user id and token do not match a seat")
 
     # -- the room task --------------------------------------------------------------
@@ -146,6 +185,8 @@ class Room:
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            if self.restored:
+                self._carry_on()
             async for event in self._inbox:
                 handler = getattr(self, f"_on_{event[0]}")
                 await handler(*event[1:])
@@ -162,6 +203,13 @@ class Room:
     def close(self) -> None:
         self._send.close()
 
+    def _carry_on(self) -> None:
+        """After a restart: the timers the game was under run again from the start."""
+        if self.game.state == CHOOSING_FIRST:
+            self._start_first_player_timer()
+        for player in self.human_players():
+            self._hold_seat(player)
+
     # -- events ---------------------------------------------------------------------
 
     async def _on_join_game(self, conn: Connection, player: Player, last_msg_id: int) -> None:
@@ -175,9 +223,16 @@ class Room:
             self._deliver(player, message)
         first_time = not player.ever_connected
         player.ever_connected = True
-        reply = self.game.tell(player.seat, "JOIN_GAME_REP", "Connected to the game.",
-                               self._roommates(player.seat))  # fmt: skip
-        await self._send_out([reply])
+        data = self._roommates(player.seat)
+        question = self.game.questions.get(player.seat)
+        data["pending_question"] = None if question is None else question.msg_id
+        reply = self.game.tell(player.seat, "JOIN_GAME_REP", "Connected to the game.", data)
+        held = self._grace.pop(player.seat, None)
+        if held is not None:
+            held.cancel()
+            await self._send_out([reply, *self._notice(player, "back", "is back.")])
+        else:
+            await self._send_out([reply])
         log.info("room %s: %s connected", self.room_id, player.name)
         if first_time and self.game.state == WAITING:
             assert self._nursery is not None
@@ -242,9 +297,28 @@ class Room:
 
     async def _on_disconnected(self, conn: Connection) -> None:
         player = self._player_of(conn)
-        if player is not None:
-            player.connection = None
-            log.info("room %s: %s disconnected", self.room_id, player.name)
+        if player is None:
+            return
+        player.connection = None
+        log.info("room %s: %s disconnected", self.room_id, player.name)
+        if self._hold_seat(player):
+            seconds = self.config.grace_period
+            await self._send_out(self._notice(player, "away", f"lost the connection; their "
+                                              f"seat is held {seconds:g} s.", seconds))  # fmt: skip
+
+    async def _on_grace_expired(self, player: Player) -> None:
+        """The dropped player did not come back in time: a leave, as in Scenario B."""
+        self._grace.pop(player.seat, None)
+        game, seat = self.game, player.seat
+        if player.connection is not None or not self._in_game(player):
+            return
+        log.info("room %s: %s did not come back; their seat is given up", self.room_id, player.name)
+
+        def leave() -> list[Message]:
+            asked = [] if seat in game.leavers else game.request_leave(seat)
+            return asked + game.leave(seat)
+
+        await self._apply(None, None, leave, {"action": "grace_expired", "seat": seat})
 
     # -- how events are applied -----------------------------------------------------
 
@@ -269,6 +343,7 @@ class Room:
             await self._send_out([refusal], player, msg_id)
             return False
         messages.extend(drive(game, self.bots))
+        self._follow_seats()
         self.moves_logged += 1
         seat = None if player is None else player.seat
         await self._send_out(messages, player, msg_id, (self.moves_logged, seat, logged))
@@ -325,6 +400,28 @@ class Room:
                 await trio.sleep(self.config.roommates_interval)
                 await self.post("tick", player)
 
+    def _in_game(self, player: Player) -> bool:
+        game = self.game
+        return (
+            game.state not in (WAITING, FINISHED)
+            and not player.computer
+            and player.seat not in game.empty_seats
+        )
+
+    def _hold_seat(self, player: Player) -> bool:
+        """Start the grace period of a player in a game who has no connection."""
+        if not self._in_game(player) or player.seat in self._grace:
+            return False
+        assert self._nursery is not None
+        self._grace[player.seat] = scope = trio.CancelScope()
+        self._nursery.start_soon(self._grace_countdown, player, scope)
+        return True
+
+    async def _grace_countdown(self, player: Player, scope: trio.CancelScope) -> None:
+        with scope:
+            await trio.sleep(self.config.grace_period)
+            await self.post("grace_expired", player)
+
     def _start_first_player_timer(self) -> None:
         assert self._nursery is not None
         self._first_player_timer = trio.CancelScope()
@@ -339,6 +436,19 @@ class Room:
 
     def _player_of(self, conn: Connection) -> Player | None:
         return next((p for p in self.players if p.connection is conn), None)
+
+    def _notice(
+        self, player: Player, event: str, what: str, seconds: float | None = None
+    ) -> list[Message]:
+        """Tell every other human in the game that ``player`` went away or came back."""
+        data: dict[str, Any] = {"event": event, "player": player.seat, "name": player.name}
+        if seconds is not None:
+            data["seconds"] = seconds
+        return [
+            self.game.tell(other.seat, GAME_MESSAGE_REP, f"{player.name} {what}", dict(data))
+            for other in self.human_players()
+            if other is not player and self._in_game(other)
+        ]
 
     def _roommates(self, seat: int) -> dict[str, Any]:
         return {

@@ -17,6 +17,7 @@ from trio_websocket import WebSocketRequest, WebSocketServer, serve_websocket
 from .config import ServerConfig
 from .connection import GOING_AWAY, Connection
 from .lobby import GameEndpoint, Lobby, LobbyEndpoint
+from .room import Room
 from .store import MemoryStore, Store
 
 log = logging.getLogger("cardgame.net")
@@ -27,10 +28,17 @@ ENDPOINTS = ("/lobby", "/game")
 class Server:
     """A running server; ``port`` is the one it listens on (useful with port 0)."""
 
-    def __init__(self, lobby: Lobby, listener: WebSocketServer, nursery: trio.Nursery) -> None:
+    def __init__(
+        self,
+        lobby: Lobby,
+        listener: WebSocketServer,
+        nursery: trio.Nursery,
+        restored: list[Room] | None = None,
+    ) -> None:
         self.lobby = lobby
         self.listener = listener
         self._nursery = nursery
+        self.restored = restored or []  # the unfinished rooms loaded at start-up
 
     @property
     def port(self) -> int:
@@ -77,6 +85,7 @@ async def serve(
     store = store if store is not None else MemoryStore()
     async with trio.open_nursery() as nursery:
         lobby = Lobby(store, config, nursery)
+        restored = lobby.restore()
         listener = await nursery.start(
             partial(
                 serve_websocket,
@@ -88,6 +97,6 @@ async def serve(
                 max_message_size=config.hard_frame_limit,
             )
         )
-        server = Server(lobby, listener, nursery)
+        server = Server(lobby, listener, nursery, restored)
         log.info("listening on ws://%s:%d (/lobby, /game)", config.host, server.port)
         task_status.started(server)

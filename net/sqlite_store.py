@@ -30,7 +30,7 @@ from cardgame.fsm.snapshot import to_snapshot
 
 #: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
 APPLICATION_ID: Final = 0x44697363
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 # Each entry migrates the schema from version i to i + 1.
 MIGRATIONS: Final = [
@@ -71,6 +71,11 @@ MIGRATIONS: Final = [
         PRIMARY KEY (room_id, seat, msg_id)
     ) WITHOUT ROWID;
     """,
+    # 2: a room remembers how many seats it gives to computers, so a room restored
+    # before it filled seats them when it does.
+    """
+    ALTER TABLE rooms ADD COLUMN computers INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -87,6 +92,8 @@ class StoredRoom:
     result: dict[str, Any] | None
     snapshot: dict[str, Any] | None
     players: list[dict[str, Any]]  # {user_id, seat, name, token_hash}
+    computers: int = 0
+    moves_logged: int = 0  # entries in the move log
 
 
 def _check_ours(db: sqlite3.Connection, path: str) -> None:
@@ -165,9 +172,9 @@ class SqliteStore:
             raise
         db.execute("COMMIT")
 
-    async def add_room(self, room_id: str, name: str, size: int) -> None:
-        sql = "INSERT INTO rooms (room_id, name, size, created) VALUES (?, ?, ?, ?)"
-        await self._run(self._tx, [(sql, (room_id, name, size, time.time()))])
+    async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
+        sql = "INSERT INTO rooms (room_id, name, size, computers, created) VALUES (?, ?, ?, ?, ?)"
+        await self._run(self._tx, [(sql, (room_id, name, size, computers, time.time()))])
 
     async def add_player(
         self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
@@ -234,8 +241,9 @@ class SqliteStore:
         db = self._db
         where = "WHERE r.finished IS NULL" if unfinished_only else ""
         rooms = []
-        for room_id, name, size, finished, result, snapshot in db.execute(
-            "SELECT r.room_id, r.name, r.size, r.finished, r.result, g.snapshot "
+        for room_id, name, size, computers, finished, result, snapshot, logged in db.execute(
+            "SELECT r.room_id, r.name, r.size, r.computers, r.finished, r.result, g.snapshot, "
+            "(SELECT count(*) FROM moves m WHERE m.room_id = r.room_id) "
             f"FROM rooms r LEFT JOIN games g USING (room_id) {where} ORDER BY r.created"
         ).fetchall():
             players = [
@@ -255,6 +263,8 @@ class SqliteStore:
                     json.loads(result) if result else None,
                     json.loads(snapshot) if snapshot else None,
                     players,
+                    computers,
+                    logged,
                 )
             )
         return rooms

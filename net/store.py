@@ -22,7 +22,7 @@ Envelope = dict[str, Any]
 class Store(Protocol):
     """Every write is awaited before the messages it records are sent."""
 
-    async def add_room(self, room_id: str, name: str, size: int) -> None: ...
+    async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None: ...
 
     async def add_player(
         self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
@@ -51,7 +51,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.outboxes: defaultdict[tuple[str, int], list[Envelope]] = defaultdict(list)
 
-    async def add_room(self, room_id: str, name: str, size: int) -> None:
+    async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
         return None
 
     async def add_player(
