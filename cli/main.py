@@ -59,6 +59,11 @@ def _register() -> None:
     from cardgame.cli.serve import serve
 
     main.add_command(serve)
+    from cardgame.cli.bots_cmd import bots
+    from cardgame.cli.play import play
+
+    main.add_command(play)
+    main.add_command(bots)
     from cardgame.cli.diagram import diagram
     from cardgame.cli.rules_cmd import rules
 

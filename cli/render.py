@@ -1,0 +1,239 @@
+"""How the terminal client draws the game with ``rich``: cards, hands, the table, events.
+
+Rule 1: this module only turns what the client was told (a message's ``data``, the
+lobby's room lists) into renderables; it sends nothing and reads no input. Rule 2:
+everything must still read right without colour (a pipe, a dumb terminal), so every
+card says its colour and its shape or symbol in words beside its glyph.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Final
+
+from rich.columns import Columns
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from cardgame.fsm import rules
+from cardgame.fsm.cards import COLOURS, SHAPES, SYMBOL_NAMES, SYMBOLS, parse_card
+
+COLOUR_STYLES: Final = {
+    "red": "bold red",
+    "blue": "bold bright_blue",
+    "green": "bold green",
+    "yellow": "bold yellow",
+}
+
+UNICODE_GLYPHS: Final = {
+    "cross": "✚",
+    "square": "■",
+    "triangle": "▲",
+    "circle": "●",
+    "cup": "∪",
+    "1": "+1",
+    "2": "+2",
+    "->": "»",
+    "?": "?",
+    "-": "−",
+}
+ASCII_GLYPHS: Final = {
+    "cross": "+",
+    "square": "#",
+    "triangle": "^",
+    "circle": "o",
+    "cup": "u",
+    "1": "+1",
+    "2": "+2",
+    "->": ">>",
+    "?": "?",
+    "-": "-",
+}
+
+# A card's wire text inside a server sentence ("ada played red-cross."): the longest
+# signs first, so "green-->" is a skip and not a drop followed by ">".
+_SIGNS = sorted(SHAPES + SYMBOLS, key=len, reverse=True)
+CARD_IN_TEXT: Final = re.compile(
+    rf"\b({'|'.join(COLOURS)})-({'|'.join(re.escape(s) for s in _SIGNS)})"
+)
+
+
+def glyphs_for(console: Console) -> dict[str, str]:
+    """Unicode glyphs where the output can encode them, ASCII elsewhere."""
+    encoding = (console.encoding or "").lower().replace("-", "")
+    return UNICODE_GLYPHS if encoding.startswith("utf") else ASCII_GLYPHS
+
+
+def card_name(text: str) -> str:
+    """``red-cross`` → ``red cross``; ``blue-2`` → ``blue pick-two``."""
+    card = parse_card(text)
+    return f"{card.colour} {SYMBOL_NAMES[card.sign] if card.special else card.sign}"
+
+
+def card(text: str, glyphs: dict[str, str] = UNICODE_GLYPHS) -> Text:
+    """One card: its glyph, colour and shape or symbol, in its colour."""
+    parsed = parse_card(text)
+    return Text(f"{glyphs[parsed.sign]} {card_name(text)}", style=COLOUR_STYLES[parsed.colour])
+
+
+def cards(texts: Sequence[str], glyphs: dict[str, str] = UNICODE_GLYPHS) -> Text:
+    return Text(", ").join(card(t, glyphs) for t in texts) if texts else Text("nothing")
+
+
+def sentence(text: str, glyphs: dict[str, str] = UNICODE_GLYPHS) -> Text:
+    """A server sentence with every card in it drawn as a card."""
+    out = Text()
+    position = 0
+    for match in CARD_IN_TEXT.finditer(text):
+        out.append(text[position : match.start()])
+        out.append_text(card(match.group(0), glyphs))
+        position = match.end()
+    out.append(text[position:])
+    return out
+
+
+def playable(view: dict[str, Any]) -> set[str]:
+    """The cards of the hand that may be played alone now (a hint; the server decides)."""
+    if not view.get("top_card"):
+        return set()
+    hand = [parse_card(t) for t in view["hand"]]
+    top = parse_card(view["top_card"])
+    penalty_symbol = top.sign if view.get("penalty") else None
+    plays = rules.legal_plays(hand, top, view.get("request"), penalty_symbol)
+    return {play[0].text for play in plays if len(play) == 1}
+
+
+def hand(
+    view: dict[str, Any],
+    glyphs: dict[str, str] = UNICODE_GLYPHS,
+    marked: set[str] | None = None,
+) -> RenderableType:
+    """The hand, numbered from 1; ``marked`` cards get a ``*`` (those that match)."""
+    items = []
+    for number, text in enumerate(view["hand"], start=1):
+        item = Text(f"{number:>2} ", style="bold")
+        item.append_text(card(text, glyphs))
+        item.append(" *" if marked and text in marked else "  ")
+        items.append(item)
+    if not items:
+        return Text("Your hand is empty.")
+    return Columns(items, padding=(0, 2))
+
+
+def players_line(view: dict[str, Any]) -> Text:
+    """Every player and how many cards they hold; ``>`` marks whose turn it is."""
+    line = Text("Players: ")
+    for seat, player in enumerate(view["players"]):
+        if seat:
+            line.append(" | ")
+        turn = seat == view.get("turn") and view.get("state") not in ("waiting", "finished")
+        style = "bold reverse" if turn else ""
+        label = f"{'> ' if turn else ''}{seat + 1} {player['name']}"
+        if seat == view.get("you"):
+            label += " (you)"
+        elif player.get("computer"):
+            label += " (computer)"
+        line.append(label, style=style)
+        line.append(f" {player['cards']} card{'s' if player['cards'] != 1 else ''}")
+    return line
+
+
+def table(view: dict[str, Any], glyphs: dict[str, str] = UNICODE_GLYPHS) -> RenderableType:
+    """The public table as this player sees it: top card, turn, counts, penalty, request."""
+    top = Text("Top card: ")
+    top.append_text(card(view["top_card"], glyphs) if view.get("top_card") else Text("none"))
+    top.append(f"    Market: {view.get('market', '?')} cards")
+    lines: list[RenderableType] = [top, players_line(view)]
+    if view.get("penalty"):
+        symbol = parse_card(view["top_card"]).sign
+        lines.append(
+            Text(
+                f"Penalty pending: pick {view['penalty']} (or stack another "
+                f"{glyphs[symbol]} {SYMBOL_NAMES[symbol]})",
+                style="bold red",
+            )
+        )
+    if view.get("request"):
+        lines.append(
+            Text(f"? request: {view['request']} (play {view['request']} or an ?)", style="bold")
+        )
+    return Group(*lines)
+
+
+def picked(message: dict[str, Any], glyphs: dict[str, str] = UNICODE_GLYPHS) -> Text:
+    """A pick notice (PICK_ONE / PICK_TWO): the reason and the cards picked."""
+    payload = message["payload"]
+    why = payload["data"].get("why", "")
+    texts = payload.get("extra_data") or []
+    if why == "draw":
+        line = Text("You drew ", style="bold")
+        line.append_text(cards(texts, glyphs))
+        return line
+    line = Text(f"!! You pick {len(texts)} ({why}): ", style="bold red")
+    line.append_text(cards(texts, glyphs))
+    return line
+
+
+def result(view: dict[str, Any]) -> RenderableType:
+    """The game-over ranking."""
+    outcome = view.get("result") or {}
+    reason = outcome.get("reason")
+    title = {
+        "vote_failed": "Result (the vote for a computer player failed)",
+        "no_humans": "Result (no human player remained)",
+    }.get(reason, "Result")
+    ranking = Table(title=title, show_edge=False)
+    ranking.add_column("place", justify="right")
+    ranking.add_column("player")
+    ranking.add_column("cards left", justify="right")
+    for place, entry in enumerate(outcome.get("ranking", []), start=1):
+        name = entry["name"] + (" (you)" if entry["seat"] == view.get("you") else "")
+        style = "bold" if entry["seat"] == view.get("you") else ""
+        ranking.add_row(str(place), name, str(entry["cards"]), style=style)
+    lines: list[RenderableType] = [ranking]
+    if outcome.get("winner") is not None:
+        won = outcome["winner"] == view.get("you")
+        winner = view["players"][outcome["winner"]]["name"]
+        lines.append(Text("You win!" if won else f"{winner} wins.", style="bold green"))
+    return Group(*lines)
+
+
+def rooms(open_rooms: list[dict[str, Any]], creations: list[dict[str, Any]]) -> RenderableType:
+    """The lobby: open rooms numbered from 1, then the rooms being created."""
+    listing = Table(show_edge=False, title="Rooms")
+    listing.add_column("#", justify="right")
+    listing.add_column("room")
+    listing.add_column("players")
+    listing.add_column("seats left", justify="right")
+    for number, room in enumerate(open_rooms, start=1):
+        present = ", ".join(room.get("players") or []) or "-"
+        listing.add_row(
+            str(number),
+            room["room_name"],
+            f"{present} ({room['num_of_players']} seats)",
+            str(room["seats_left"]),
+        )
+    for number, creation in enumerate(creations, start=len(open_rooms) + 1):
+        listing.add_row(str(number), "(being created)", f"by {creation['user_name']}", "?")
+    return listing
+
+
+def roommates(data: dict[str, Any]) -> Text:
+    """A waiting room's line: who is there and how many seats are left."""
+    names = []
+    for seat, player in enumerate(data.get("players", [])):
+        label = player["name"]
+        if seat == data.get("you"):
+            label += " (you)"
+        elif player.get("computer"):
+            label += " (computer)"
+        names.append(label)
+    left = data.get("seats_left", 0)
+    waiting = (
+        f"waiting for {left} more player{'s' if left != 1 else ''}"
+        if left
+        else "waiting for everyone to connect"
+    )
+    return Text(f"Room {data.get('room_name', '')}: {', '.join(names)}; {waiting}.")
