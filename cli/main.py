@@ -56,9 +56,12 @@ def simulate(players: int, games: int, seed: int, bots: str, as_json: bool) -> N
 
 
 def _register() -> None:
+    from cardgame.cli.games import games, replay
     from cardgame.cli.serve import serve
 
     main.add_command(serve)
+    main.add_command(games)
+    main.add_command(replay)
     from cardgame.cli.bots_cmd import bots
     from cardgame.cli.play import play
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from pathlib import Path
 
@@ -10,25 +11,35 @@ import click
 import trio
 
 from cardgame.net.config import ServerConfig
+from cardgame.net.store import Store
 
 
 def default_db() -> Path:
     """The user's data directory (XDG), where the embedded SQLite file lives by default."""
-    import os
-
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "cardgame" / "cardgame.db"
 
 
-async def run_server(config: ServerConfig, db: str) -> None:
-    from cardgame.net.server import serve
-    from cardgame.net.store import MemoryStore
+def open_store(db: str) -> Store:
+    """The SQLite store at ``db`` (``:memory:`` keeps nothing); a file not ours is refused."""
+    from cardgame.net.sqlite_store import SqliteStore, StoreError
 
-    store = MemoryStore()
+    try:
+        return SqliteStore(db)
+    except StoreError as err:
+        raise click.ClickException(str(err)) from None
+
+
+async def run_server(config: ServerConfig, store: Store, db: str) -> None:
+    from cardgame.net.server import serve
+
     async with trio.open_nursery() as nursery:
         server = await nursery.start(serve, config, store)
         click.echo(f"cardgame listening on ws://{config.host}:{server.port} (/lobby, /game)")
-        click.echo(f"database: {db} (this version keeps games in memory)")
+        click.echo(f"database: {db}")
+        for room in server.restored:
+            players = ", ".join(p.name for p in room.players)
+            click.echo(f"restored room {room.room_id} {room.name!r} ({room.game.state}): {players}")
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
                 click.echo(
@@ -41,7 +52,8 @@ async def run_server(config: ServerConfig, db: str) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8888, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--db", default=None, help="SQLite file (default: the user data directory).")
+@click.option("--db", default=None,
+              help="SQLite file (default: user data dir); :memory: keeps nothing.")  # fmt: skip
 @click.option("--roommates-interval", default=4.0, show_default=True, type=float,
               help="Seconds between roommate lists while a room fills.")  # fmt: skip
 @click.option("--first-player-timeout", default=30.0, show_default=True, type=float,
@@ -77,4 +89,9 @@ def serve(
         first_player_timeout=first_player_timeout,
         grace_period=grace_period,
     )
-    trio.run(run_server, config, db or str(default_db()))
+    db = db or str(default_db())
+    store = open_store(db)
+    try:
+        trio.run(run_server, config, store, db)
+    finally:
+        store.close()

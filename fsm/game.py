@@ -250,9 +250,11 @@ class Game:
         """The seats whose answer the game needs before anything else can happen."""
         return list(self.questions)
 
-    def view(self, seat: int) -> dict[str, Any]:
-        """What ``seat`` may know: its own hand and the public table."""
-        return self._view(seat, self._public())
+    def view(self, seat: int, event: str) -> dict[str, Any]:
+        """What ``seat`` may know, told because of ``event``: its own hand and the public table."""
+        public = self._public()
+        public["event"] = event
+        return self._view(seat, public)
 
     def _public(self) -> dict[str, Any]:
         table = self.table
@@ -459,7 +461,7 @@ class Game:
         self.leavers.remove(seat)
         self.empty_seats.append(seat)
         out: list[Message] = [
-            self._envelope(seat, LEAVE_REP, "You left the game.", self.view(seat))
+            self._envelope(seat, LEAVE_REP, "You left the game.", self.view(seat, "left"))
         ]
         if self.leavers:
             self.next_state = PAUSED

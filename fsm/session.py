@@ -46,6 +46,8 @@ SESSION_STATES: Final = [
     LEAVING,
     CLOSED,
 ]
+#: Events told to one player that do not move the game: what they picked, who dropped.
+ASIDES: Final = frozenset({"picked", "away", "back"})
 IN_GAME: Final = [PLAYING, AWAITING_OPTION, AWAITING_CARDS, PAUSED]
 ANSWERING: Final = [AWAITING_OPTION, AWAITING_CARDS]
 OPEN: Final = [s for s in SESSION_STATES if s != CLOSED]
@@ -135,8 +137,24 @@ class Session:
             self._move("asked_option")
         elif payload.get("next_cmd") == PICK_CARDS:
             self._move("asked_cards")
-        elif event is not None and event != "picked":
+        elif event is not None and event not in ASIDES:
             self._move("game_began" if self.state == WAITING else "told")
+
+    def rejoin(self, pending: str | None, paused: bool, you_are_leaving: bool) -> None:
+        """A resuming connection joins its game where it is, not where it began.
+
+        ``pending`` is the ``next_cmd`` of the question waiting for this player, if any:
+        that question was sent on an earlier connection, so this session never saw it.
+        """
+        if paused:
+            self._move("told")
+            self._move("leave_accepted" if you_are_leaving else "paused")
+        elif pending == PICK_OPTION:
+            self._move("asked_option")
+        elif pending == PICK_CARDS:
+            self._move("asked_cards")
+        else:
+            self._move("told")
 
     def close(self) -> None:
         if self.state != CLOSED:

@@ -47,6 +47,8 @@ Message = dict[str, Any]
 
 #: Seconds to wait for the server's close frame when a client closes.
 CLOSE_TIMEOUT = 5.0
+#: Seconds to wait before sending again an answer refused as ``rate_limited``.
+RATE_LIMITED_PAUSE = 0.1
 
 
 class ServerError(Exception):
@@ -185,7 +187,8 @@ class GameClient(_Endpoint):
         self.reconnects = 0
         self.duplicates = 0  # numbered frames received twice (a resumption overlap)
         self.over = False  # game over or left: nothing more to come, do not reconnect
-        self._unapplied: dict[str, Any] | None = None  # the last answer, until shown applied
+        # The last answer and the connection (by reconnection count) it was sent on.
+        self._unapplied: tuple[dict[str, Any], int] | None = None
         self._rng = random.Random(seed)
         self._nursery: trio.Nursery | None = None
 
@@ -253,6 +256,7 @@ class GameClient(_Endpoint):
             number = int(message["msg_id"])
             if number == 0:
                 self.errors.append(message)
+                await self._answer_again_if_rate_limited(message)
                 return message
             if number <= self.last_msg_id:
                 self.duplicates += 1
@@ -279,11 +283,29 @@ class GameClient(_Endpoint):
             self.question = message if payload.get("flag") == USER_INPUT_CONTINUE else None
 
     async def _answer_again_if_unapplied(self, joined: Message) -> None:
-        """After a reconnection: an answer the server never applied is sent again."""
-        unapplied, self._unapplied = self._unapplied, None
-        pending = joined["payload"]["data"].get("pending_question")
-        if unapplied is not None and unapplied["payload"]["reply_to"] == pending:
-            await self._send_frame(unapplied)
+        """After a reconnection: an answer the server never applied is sent again.
+
+        Only an answer sent on an earlier connection: one sent on this connection
+        reaches the server after this JOIN_GAME_REP was written, and is applied then.
+        """
+        if self._unapplied is None or self._unapplied[1] == self.reconnects:
+            return
+        frame, _ = self._unapplied
+        self._unapplied = None
+        if frame["payload"]["reply_to"] == joined["payload"]["data"].get("pending_question"):
+            self._unapplied = (frame, self.reconnects)
+            await self._send_frame(frame)
+
+    async def _answer_again_if_rate_limited(self, refusal: Message) -> None:
+        """A flood refusal never reached the game: the answer waiting on it goes again.
+
+        The server answers a repeated msg_id from memory, so sending an answer that
+        was in fact applied costs a duplicate (dropped here), never a second move.
+        """
+        code = (refusal["payload"].get("data") or {}).get("code")
+        if code == "rate_limited" and self._unapplied is not None and self.question is None:
+            await trio.sleep(RATE_LIMITED_PAUSE)
+            await self._send_frame(self._unapplied[0])
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
         try:
@@ -299,7 +321,8 @@ class GameClient(_Endpoint):
         reply_to = self.question["msg_id"]
         self.question = None
         payload = {"action": "answer", "reply_to": reply_to, "data": data, "last_card": last_card}
-        frame = self._unapplied = self.frame("GAME_MESSAGE", payload)
+        frame = self.frame("GAME_MESSAGE", payload)
+        self._unapplied = (frame, self.reconnects)
         await self._send_frame(frame)
         return frame["msg_id"]
 

@@ -25,6 +25,7 @@ from .protocol import FrameError, envelope, error_data, parse
 log = logging.getLogger("cardgame.net")
 
 #: WebSocket close codes the server uses.
+NORMAL_CLOSURE = 1000  # the player left the game (Scenario B step 6)
 GOING_AWAY = 1001
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013

@@ -25,6 +25,8 @@ from cardgame.fsm.game import (
     CHOOSING_FIRST,
     FINISHED,
     GAME_MESSAGE_REP,
+    PAUSED,
+    QUESTION_FORMS,
     WAITING,
     Game,
     Message,
@@ -33,7 +35,7 @@ from cardgame.fsm.game import (
 from cardgame.fsm.snapshot import from_snapshot
 
 from .config import ServerConfig
-from .connection import REPLACED, Connection
+from .connection import NORMAL_CLOSURE, REPLACED, Connection
 from .sqlite_store import StoredRoom
 from .store import Store
 
@@ -165,7 +167,7 @@ class Room:
 
     def player_for(self, user_id: str, token: str) -> Player:
         for player in self.players:
-            if not player.computer and player.user_id == user_id:
+            if player.user_id and player.user_id == user_id:
                 if not hmac.compare_digest(player.token_hash, hash_token(token)):
                     break
                 if player.computer or player.seat in self.game.empty_seats:
@@ -223,8 +225,15 @@ class Room:
             self._deliver(player, message)
         first_time = not player.ever_connected
         player.ever_connected = True
+        game = self.game
+        question = game.questions.get(player.seat)
+        if game.state not in (WAITING, FINISHED):
+            conn.session.rejoin(
+                QUESTION_FORMS[question.kind][0] if question else None,
+                paused=game.state == PAUSED,
+                you_are_leaving=player.seat in game.leavers,
+            )
         data = self._roommates(player.seat)
-        question = self.game.questions.get(player.seat)
         data["pending_question"] = None if question is None else question.msg_id
         reply = self.game.tell(player.seat, "JOIN_GAME_REP", "Connected to the game.", data)
         held = self._grace.pop(player.seat, None)
@@ -274,6 +283,7 @@ class Room:
                                {"action": "LEAVE"}, cmd="LEAVE")  # fmt: skip
         if ok:
             conn.session.command("LEAVE")
+            conn.close(NORMAL_CLOSURE)  # after LEAVE_REP, already queued
             player.connection = None
             log.info("room %s: %s left", self.room_id, player.name)
 

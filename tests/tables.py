@@ -1,0 +1,62 @@
+"""Helpers the end-to-end tests share: seating players, and playing a seat to the end."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+
+from cardgame.fsm.bots import make_bot
+from cardgame.fsm.game import Q_VOTE
+from cardgame.net.client import GameClient, LobbyClient, Ticket, bot_view, question_of
+from cardgame.net.config import ServerConfig
+from cardgame.net.server import Server, serve
+from cardgame.net.store import MemoryStore
+
+Message = dict[str, Any]
+
+
+@asynccontextmanager
+async def running_server(**config: Any) -> AsyncIterator[Server]:
+    """A server of its own on a free loopback port (for hypothesis examples: no fixtures)."""
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(serve, ServerConfig(port=0, **config), MemoryStore())
+        yield server
+        nursery.cancel_scope.cancel()
+
+
+async def fill_room(url: str, players: int, computers: int = 0) -> list[Ticket]:
+    """The creator and every other human seat, each through its own lobby connection."""
+    async with LobbyClient.connect(url) as lobby:
+        tickets = [await lobby.create_room("table", players, "p0", computers=computers)]
+    for seat in range(1, players - computers):
+        async with LobbyClient.connect(url) as lobby:
+            tickets.append(await lobby.join_room(tickets[0].room_id, f"p{seat}"))
+    return tickets
+
+
+def event_of(message: Message) -> str | None:
+    data = message["payload"].get("data")
+    return data.get("event") if isinstance(data, dict) else None
+
+
+async def play_on(client: GameClient, seed: int = 0, vote: str = "yes") -> Message:
+    """Play this seat with the greedy strategy, voting ``vote``, until the game is over.
+
+    A question the client already holds is answered first.
+    """
+    bot = make_bot("greedy", random.Random(seed))
+    while True:
+        if (asked := client.question) is not None:
+            question = question_of(asked)
+            if question.kind == Q_VOTE:
+                await client.answer(vote)
+            else:
+                decision = bot.decide(question, bot_view(asked["payload"]["data"]))
+                await client.answer(decision.data, decision.last_card)
+        message = await client.receive()
+        if event_of(message) == "game_over":
+            return message

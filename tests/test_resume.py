@@ -1,0 +1,134 @@
+"""Nothing lost: dropped connections resume, a dropped player's seat is held a while.
+
+A client that drops and comes back — with the client library's own reconnection —
+ends up with exactly the messages of a client that never dropped: the server's
+outbox for that seat, ids 1..n, nothing missing, nothing twice.
+"""
+
+from __future__ import annotations
+
+import pytest
+import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cardgame.net.client import Backoff, GameClient, ServerError
+
+from tables import event_of, fill_room, play_on, running_server
+
+FAST = Backoff(first=0.01, cap=0.1, attempts=10)
+
+
+def ids_of(client: GameClient) -> list[int]:
+    return [int(m["msg_id"]) for m in client.received]
+
+
+def without_joins(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if m["cmd"] != "JOIN_GAME_REP"]
+
+
+async def outbox(server, room_id: str, seat: int) -> list[dict]:
+    return await server.lobby.store.messages_after(room_id, seat, 0)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    drops=st.lists(
+        st.tuples(st.integers(1, 40), st.sampled_from(["after_receive", "before_answer"])),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda d: d[0],
+    )
+)
+async def test_drops_at_any_point_lose_and_repeat_nothing(drops):
+    """Drop after the k-th message, or between deciding an answer and sending it."""
+    plan = dict(drops)
+    with trio.fail_after(30):
+        async with running_server() as server:
+            [ticket] = await fill_room(server.url, 3, computers=2)
+            client = await drop_and_play(server, ticket, plan, len(drops))
+            never_dropped = await outbox(server, ticket.room_id, 0)
+    assert event_of(client.received[-1]) == "game_over"
+    # The same game messages as a client that never dropped; only the extra
+    # JOIN_GAME_REPs of the reconnections differ (one may follow the game's end).
+    assert without_joins(client.received) == without_joins(never_dropped)
+    assert client.received == never_dropped[: len(client.received)]
+    assert ids_of(client) == list(range(1, len(client.received) + 1))
+    assert client.duplicates == 0
+    assert client.reconnects >= len(drops) - len(plan)
+
+
+async def drop_and_play(server, ticket, plan: dict, seed: int) -> GameClient:
+    async with GameClient.connect(server.url, ticket, backoff=FAST) as client:
+        original_receive, original_answer = client.receive, client.answer
+
+        async def receive() -> dict:
+            message = await original_receive()
+            if plan.get(len(client.received)) == "after_receive" and not client.over:
+                del plan[len(client.received)]
+                await client.ws.aclose()  # the next read finds the connection gone
+            return message
+
+        async def answer(data, last_card=False) -> str:
+            if plan.get(len(client.received)) == "before_answer":
+                del plan[len(client.received)]
+                await client.ws.aclose()  # the answer's send finds it gone
+            return await original_answer(data, last_card)
+
+        client.receive, client.answer = receive, answer  # type: ignore[method-assign]
+        await play_on(client, seed=seed)
+    return client
+
+
+async def until(client: GameClient, predicate) -> dict:
+    while not predicate(message := await client.receive()):
+        pass
+    return message
+
+
+async def test_dropped_player_back_within_the_grace_period(start_server, clock):
+    server = await start_server(grace_period=60, first_player_timeout=5)
+    a, b = await fill_room(server.url, 3, computers=1)
+    results: dict = {}
+
+    async def other(ticket, task_status=trio.TASK_STATUS_IGNORED):
+        async with GameClient.connect(server.url, ticket) as client:
+            task_status.started(client)
+            results["b"] = (await play_on(client, seed=2), client)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(other, b)
+        async with GameClient.connect(server.url, a) as first:
+            await until(first, lambda m: event_of(m) == "game_begin")
+        await trio.sleep(59)  # virtual time: a comes back inside the 60 s grace period
+        async with GameClient.connect(server.url, a, last_msg_id=first.last_msg_id) as back:
+            results["a"] = (await play_on(back, seed=1), back)
+    (final_a, _), (final_b, client_b) = results["a"], results["b"]
+    assert final_a["payload"]["data"]["result"] == final_b["payload"]["data"]["result"]
+    assert final_a["payload"]["data"]["result"]["reason"] == "won"
+    notices = [m["payload"]["data"] for m in client_b.received if event_of(m) in ("away", "back")]
+    assert [(n["event"], n["name"]) for n in notices] == [("away", "p0"), ("back", "p0")]
+    assert notices[0]["seconds"] == 60
+    assert not any(m["cmd"] == "CREATE_A_COMPUTER" for m in client_b.received)
+    room = server.lobby.rooms[a.room_id]
+    assert not room.game.seats[0].computer
+
+
+async def test_grace_period_expiry_counts_as_a_leave(start_server, clock):
+    server = await start_server(grace_period=60, first_player_timeout=5)
+    a, b = await fill_room(server.url, 3, computers=1)
+    async with GameClient.connect(server.url, b) as client:
+        async with GameClient.connect(server.url, a) as first:
+            await until(first, lambda m: event_of(m) == "game_begin")
+        start = trio.current_time()
+        vote = await until(client, lambda m: m["cmd"] == "CREATE_A_COMPUTER")
+        assert trio.current_time() - start >= 60  # not before the grace period is over
+        final = await play_on(client, seed=3)  # votes yes on the question it already holds
+    assert final["payload"]["data"]["result"]["reason"] == "won"
+    assert "p0 left" in vote["payload"]["prompt"]
+    assert server.lobby.rooms[a.room_id].game.seats[0].computer
+    with pytest.raises(ServerError) as refused:  # too late: the seat is a computer's now
+        async with GameClient.connect(server.url, a, last_msg_id=first.last_msg_id) as late:
+            message = await late.receive()
+            raise ServerError(message)
+    assert refused.value.code == "not_playing"
