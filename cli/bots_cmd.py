@@ -23,9 +23,9 @@ from rich.text import Text
 
 from cardgame.fsm.bots import STRATEGIES
 from cardgame.net.client import (
+    Backoff,
     GameClient,
     LobbyClient,
-    Message,
     ServerError,
     Ticket,
     play_with_bot,
@@ -95,38 +95,22 @@ class Pace:
 
 
 class BotGameClient(GameClient):
-    """A paced game client that counts its answers and sends one again if it was refused
-    for flooding (``rate_limited``: the frame never reached the game)."""
+    """A paced game client that counts its answers (the client library itself sends an
+    answer again if it was refused for flooding)."""
 
     tally: Tally | None = None
     pace: Pace | None = None
-    _last: tuple[Message, Any, bool] | None = None
 
     async def answer(self, data: Any, last_card: bool = False) -> str:
         if self.pace is not None:
             await self.pace.wait()
         if self.tally is not None:
             self.tally.moves += 1
-        if self.question is not None:
-            self._last = (self.question, data, last_card)
         return await super().answer(data, last_card)
-
-    async def receive(self) -> Message:
-        while True:
-            message = await super().receive()
-            code = (message["payload"].get("data") or {}).get("code")
-            if message["cmd"] == "ERROR" and code == "rate_limited" and self._last is not None:
-                question, data, last_card = self._last
-                if self.question is None:
-                    await trio.sleep(0.5)
-                    self.question = question
-                    await super().answer(data, last_card)  # the same move: not counted again
-                    continue
-            return message
 
 
 async def play_seat(url: str, ticket: Ticket, strategy: str, seed: int, tally: Tally) -> None:
-    async with BotGameClient.connect(url, ticket) as client:
+    async with BotGameClient.connect(url, ticket, backoff=Backoff()) as client:
         client.tally, client.pace = tally, Pace()
         await play_with_bot(client, strategy, seed)
     tally.game_over(ticket.room_id)

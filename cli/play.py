@@ -42,7 +42,7 @@ from cardgame.fsm import game as game_module
 from cardgame.fsm.cards import parse_card
 from cardgame.fsm.game import USER_INPUT_CONTINUE, ProtocolError
 from cardgame.fsm.session import Session
-from cardgame.net.client import GameClient, LobbyClient, ServerError, Ticket
+from cardgame.net.client import Backoff, GameClient, LobbyClient, ServerError, Ticket
 from cardgame.net.protocol import check_name
 
 from . import render
@@ -613,7 +613,7 @@ class TerminalClient:
     async def play_game(self, ticket: Ticket) -> str:
         """Play one seat until the game is over ("over") or the player leaves ("left")."""
         outcome = "quit"
-        async with GameClient.connect(self.url, ticket) as game:
+        async with GameClient.connect(self.url, ticket, backoff=Backoff()) as game:
             session = Session()
             session.command("JOIN_GAME")
             # Quit leaves the connection's nursery as itself, not in an exception group.

@@ -47,6 +47,8 @@ Message = dict[str, Any]
 
 #: Seconds to wait for the server's close frame when a client closes.
 CLOSE_TIMEOUT = 5.0
+#: Seconds a reconnection attempt may take (connect, handshake, hello).
+OPEN_TIMEOUT = 10.0
 #: Seconds to wait before sending again an answer refused as ``rate_limited``.
 RATE_LIMITED_PAUSE = 0.1
 
@@ -231,11 +233,15 @@ class GameClient(_Endpoint):
             raise dropped
         await self.ws.aclose()
         for attempt in range(self.backoff.attempts):
+            # Cancelling the wait is harmless: the next receive finds the old
+            # connection closed and starts again. The hello is not cancelled halfway.
             await trio.sleep(self.backoff.delay(attempt, self._rng))
-            try:
-                await self._open()
-            except (OSError, HandshakeError, ConnectionClosed):
-                continue
+            with trio.CancelScope(shield=True):
+                try:
+                    with trio.fail_after(OPEN_TIMEOUT):
+                        await self._open()
+                except (OSError, HandshakeError, ConnectionClosed, trio.TooSlowError):
+                    continue
             self.reconnects += 1
             return
         raise dropped
@@ -294,7 +300,8 @@ class GameClient(_Endpoint):
         self._unapplied = None
         if frame["payload"]["reply_to"] == joined["payload"]["data"].get("pending_question"):
             self._unapplied = (frame, self.reconnects)
-            await self._send_frame(frame)
+            with trio.CancelScope(shield=True):  # receive() may be raced and cancelled
+                await self._send_frame(frame)
 
     async def _answer_again_if_rate_limited(self, refusal: Message) -> None:
         """A flood refusal never reached the game: the answer waiting on it goes again.
@@ -304,8 +311,9 @@ class GameClient(_Endpoint):
         """
         code = (refusal["payload"].get("data") or {}).get("code")
         if code == "rate_limited" and self._unapplied is not None and self.question is None:
-            await trio.sleep(RATE_LIMITED_PAUSE)
-            await self._send_frame(self._unapplied[0])
+            with trio.CancelScope(shield=True):  # receive() may be raced and cancelled
+                await trio.sleep(RATE_LIMITED_PAUSE)
+                await self._send_frame(self._unapplied[0])
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
         try:

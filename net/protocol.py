@@ -191,8 +191,18 @@ GAME_VIEW: Final = {
         "request": _NULL_OR({"type": "string"}),
         "market": {"type": "integer", "minimum": 0},
         "state": {"type": "string"},
-        "event": {"enum": ["game_begin", "turn", "played", "paused", "vote", "resumed", "left",
-                           "game_over"]},  # fmt: skip
+        "event": {
+            "enum": [
+                "game_begin",
+                "turn",
+                "played",
+                "paused",
+                "vote",
+                "resumed",
+                "left",
+                "game_over",
+            ]
+        },  # fmt: skip
         "you": {"type": "integer", "minimum": 0},
         "hand": _CARDS,
         "question": {"enum": ["first_player", "turn", "request", "drop", "vote"]},
