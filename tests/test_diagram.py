@@ -41,14 +41,15 @@ def test_committed_diagrams_are_what_the_command_draws(tmp_path):
         )
 
 
-def test_protocol_md_embeds_the_committed_diagrams():
-    blocks = MERMAID_BLOCK.findall((SPECS / "protocol.md").read_text())
-    assert len(blocks) == len(TABLES), f"specs/protocol.md should hold {len(TABLES)} diagrams"
+@pytest.mark.parametrize("document", ["specs/protocol.md", "README.md"])
+def test_documents_embed_the_committed_diagrams(document):
+    blocks = MERMAID_BLOCK.findall((SPECS.parent / document).read_text())
+    assert len(blocks) == len(TABLES), f"{document} should hold {len(TABLES)} diagrams"
     for name in TABLES:
         committed = (SPECS / "diagrams" / f"{name}.mmd").read_text()
         assert committed in blocks, (
-            f"the {name} diagram in specs/protocol.md differs from specs/diagrams/{name}.mmd. "
-            f"Regenerate: {REGENERATE}"
+            f"the {name} diagram in {document} differs from specs/diagrams/{name}.mmd. "
+            f"Regenerate: {REGENERATE} --embed README.md"
         )
 
 
