@@ -54,61 +54,87 @@ async def start_serve(nursery: trio.Nursery, db: Path, port: int) -> tuple[trio.
     return process, lines
 
 
-async def test_kill_9_mid_game_then_restart_every_game_completes(tmp_path):
+async def play_through_a_crash(tmp_path: Path, rooms: int) -> tuple[list, dict, list[str]]:
+    """``rooms`` rooms of 3 people and a computer play; the server is killed with SIGKILL
+    once a tenth of a game's messages per room have gone out, and restarted."""
     db, port = tmp_path / "games.db", free_port()
     url = f"ws://127.0.0.1:{port}"
     results: dict = {}
     received = 0
     halfway = trio.Event()
-    with trio.fail_after(90):
+    with trio.fail_after(120):
         async with trio.open_nursery() as nursery:
             first, _ = await start_serve(nursery, db, port)
-            tickets = await fill_room(url, 4, computers=1)
+            rooms_tickets = [await fill_room(url, 4, computers=1) for _ in range(rooms)]
 
-            async def player(seat, ticket) -> None:
-                nonlocal received
-                async with GameClient.connect(url, ticket, backoff=RECONNECT, seed=seat) as client:
-                    original = client.receive
+            async def player(key, ticket) -> None:
+                async with GameClient.connect(url, ticket, backoff=RECONNECT, seed=hash(key)) as c:
+                    original = c.receive
 
                     async def counting() -> dict:
                         nonlocal received
                         message = await original()
                         received += 1
-                        if received >= 30:
+                        if received >= 30 * rooms:
                             halfway.set()
                         return message
 
-                    client.receive = counting  # type: ignore[method-assign]
-                    results[seat] = (await play_on(client, seed=seat), client)
+                    c.receive = counting  # type: ignore[method-assign]
+                    results[key] = (await play_on(c, seed=key[1]), c)
 
             async with trio.open_nursery() as players:
-                for seat, ticket in enumerate(tickets):
-                    players.start_soon(player, seat, ticket)
+                for number, tickets in enumerate(rooms_tickets):
+                    for seat, ticket in enumerate(tickets):
+                        players.start_soon(player, (number, seat), ticket)
                 await halfway.wait()
                 first.kill()  # SIGKILL: no goodbye, no flush beyond what was committed
                 await first.wait()
                 second, lines = await start_serve(nursery, db, port)
             second.terminate()
             await second.wait()
-    assert any(f"restored room {tickets[0].room_id}" in line for line in lines), lines
-    finals = [final["payload"]["data"]["result"] for final, _ in results.values()]
-    assert len(finals) == 3 and all(f == finals[0] for f in finals)
-    assert finals[0]["reason"] == "won"
-    for seat, (final, client) in sorted(results.items()):
+    return rooms_tickets, results, lines
+
+
+def check_every_game(rooms_tickets: list, results: dict, lines: list[str]) -> None:
+    """Every game completed, the same result for its players, ids 1..n per player."""
+    for number, tickets in enumerate(rooms_tickets):
+        room_id = tickets[0].room_id
+        finals = [results[number, seat][0]["payload"]["data"]["result"] for seat in range(3)]
+        assert all(f == finals[0] for f in finals) and finals[0]["reason"] == "won"
+        assert event_of(results[number, 0][0]) == "game_over"
+        assert any(f"restored room {room_id}" in line for line in lines) or all(
+            results[number, seat][1].reconnects == 0 for seat in range(3)
+        )  # a room that had finished before the kill is not restored
+    for key, (_, client) in sorted(results.items()):
         ids = [int(m["msg_id"]) for m in client.received]
-        assert ids == list(range(1, len(ids) + 1)), f"seat {seat}: gap or repeat in {ids}"
-        assert client.duplicates == 0 and client.reconnects >= 1
-        assert event_of(final) == "game_over"
-        print(f"seat {seat}: ids 1..{len(ids)}, no gap, no repeat; "
+        assert ids == list(range(1, len(ids) + 1)), f"{key}: gap or repeat in {ids}"
+        assert client.duplicates == 0
+
+
+async def test_kill_9_mid_game_then_restart_the_game_completes(tmp_path):
+    rooms_tickets, results, lines = await play_through_a_crash(tmp_path, rooms=1)
+    check_every_game(rooms_tickets, results, lines)
+    for key, (_, client) in sorted(results.items()):
+        ids = [int(m["msg_id"]) for m in client.received]
+        assert client.reconnects >= 1
+        print(f"seat {key[1]}: ids 1..{len(ids)}, no gap, no repeat; "
               f"{client.reconnects} reconnection(s)")  # fmt: skip
 
+    db, room_id = tmp_path / "games.db", rooms_tickets[0][0].room_id
     runner = CliRunner()
     listing = runner.invoke(main, ["games", "--db", str(db)])
-    assert listing.exit_code == 0 and tickets[0].room_id in listing.output
+    assert listing.exit_code == 0 and room_id in listing.output
     assert "won, winner" in listing.output
-    replay = runner.invoke(main, ["replay", tickets[0].room_id, "--db", str(db)])
+    replay = runner.invoke(main, ["replay", room_id, "--db", str(db)])
     assert replay.exit_code == 0
     assert '"action": "answer"' in replay.output and "won, winner" in replay.output
+
+
+async def test_kill_9_during_a_20_room_load_every_game_completes(tmp_path):
+    rooms_tickets, results, lines = await play_through_a_crash(tmp_path, rooms=20)
+    check_every_game(rooms_tickets, results, lines)
+    assert len(results) == 60
+    assert sum(client.reconnects >= 1 for _, client in results.values()) >= 30
 
 
 def test_serve_refuses_a_database_that_is_not_ours(tmp_path):
