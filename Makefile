@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test serve play lint format bench clean
+.PHONY: test serve play lint format bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,31 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Server load (cardgame against two echo servers) and idle connections: the full
+# settings take a few minutes on 2 cores. The tables go to bench/RESULTS.md. A quick
+# check: make bench LOAD_ARGS="--rooms 5 --repeat 1" CONNECTIONS_ARGS="--connections 200"
+LOAD_ARGS ?=
+CONNECTIONS_ARGS ?=
+BENCH_VARS = $(if $(LOAD_ARGS), LOAD_ARGS='$(LOAD_ARGS)')$(if $(CONNECTIONS_ARGS), CONNECTIONS_ARGS='$(CONNECTIONS_ARGS)')
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	{ echo "# Benchmark results"; echo; \
+	  echo "Machine: $$($(BIN)/python bench/server_load.py --machine)."; \
+	  echo "Reproduce: \`make bench$(BENCH_VARS)\` (run $$(date -u +%F) at $$(git rev-parse --short HEAD))."; \
+	  echo; $(BIN)/python bench/server_load.py $(LOAD_ARGS) && echo && \
+	  $(BIN)/python bench/connections.py $(CONNECTIONS_ARGS); \
+	} > bench/RESULTS.md.tmp
+	mv bench/RESULTS.md.tmp bench/RESULTS.md
+	cat bench/RESULTS.md
+
+# The protocol fuzzer, long: many Hypothesis examples and connection-churn cycles.
+fuzz: $(STAMP)
+	CARDGAME_FUZZ_EXAMPLES=400 CARDGAME_FUZZ_CYCLES=1000 $(BIN)/python -m pytest tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
