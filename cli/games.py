@@ -28,7 +28,7 @@ def games(db: str | None) -> None:
 
     Example: cardgame games --db ~/.local/share/cardgame/cardgame.db
     """
-    store = open_store(db or str(default_db()))
+    store = open_store(db or str(default_db()), readonly=True)
     try:
         rooms = store.all_rooms()
         if not rooms:
@@ -51,7 +51,7 @@ def replay(room_id: str, db: str | None) -> None:
 
     Example: cardgame replay 3f9a0c1d
     """
-    store = open_store(db or str(default_db()))
+    store = open_store(db or str(default_db()), readonly=True)
     try:
         room = next((r for r in store.all_rooms() if r.room_id == room_id), None)
         if room is None:

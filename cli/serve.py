@@ -11,7 +11,7 @@ import click
 import trio
 
 from cardgame.net.config import ServerConfig
-from cardgame.net.store import Store
+from cardgame.net.sqlite_store import SqliteStore, StoreError
 
 
 def default_db() -> Path:
@@ -20,17 +20,15 @@ def default_db() -> Path:
     return Path(base) / "cardgame" / "cardgame.db"
 
 
-def open_store(db: str) -> Store:
+def open_store(db: str, readonly: bool = False) -> SqliteStore:
     """The SQLite store at ``db`` (``:memory:`` keeps nothing); a file not ours is refused."""
-    from cardgame.net.sqlite_store import SqliteStore, StoreError
-
     try:
-        return SqliteStore(db)
+        return SqliteStore(db, readonly=readonly)
     except StoreError as err:
         raise click.ClickException(str(err)) from None
 
 
-async def run_server(config: ServerConfig, store: Store, db: str) -> None:
+async def run_server(config: ServerConfig, store: SqliteStore, db: str) -> None:
     from cardgame.net.server import serve
 
     async with trio.open_nursery() as nursery:

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from itertools import count
-from typing import Any
+from typing import Any, Final
 
 import trio
 from trio_websocket import (
@@ -94,9 +95,13 @@ class _Endpoint:
     def __init__(self, ws: WebSocketConnection | None) -> None:
         self.ws = ws  # type: ignore[assignment]
         self._ids = count(1)
+        # The server remembers replies by msg_id per seat: a second client for the same
+        # seat must not reuse the first one's ids, or its moves pass for repeats.
+        self._prefix = secrets.token_hex(3)
 
     def frame(self, cmd: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {"cmd": cmd, "msg_id": f"c{next(self._ids)}", "payload": payload or {}}
+        msg_id = f"{self._prefix}-{next(self._ids)}"
+        return {"cmd": cmd, "msg_id": msg_id, "payload": payload or {}}
 
     async def send(self, cmd: str, payload: dict[str, Any] | None = None) -> str:
         frame = self.frame(cmd, payload)
@@ -189,8 +194,10 @@ class GameClient(_Endpoint):
         self.reconnects = 0
         self.duplicates = 0  # numbered frames received twice (a resumption overlap)
         self.over = False  # game over or left: nothing more to come, do not reconnect
-        # The last answer and the connection (by reconnection count) it was sent on.
+        # The last answer, and the last leave step (the request, then LEAVE), each with
+        # the connection (by reconnection count) it was sent on.
         self._unapplied: tuple[dict[str, Any], int] | None = None
+        self._leaving: tuple[dict[str, Any], int] | None = None
         self._rng = random.Random(seed)
         self._nursery: trio.Nursery | None = None
 
@@ -262,6 +269,8 @@ class GameClient(_Endpoint):
             number = int(message["msg_id"])
             if number == 0:
                 self.errors.append(message)
+                if _code(message) in FINAL_REFUSALS:
+                    self.over = True  # reconnecting cannot help
                 await self._answer_again_if_rate_limited(message)
                 return message
             if number <= self.last_msg_id:
@@ -271,7 +280,7 @@ class GameClient(_Endpoint):
             self.received.append(message)
             self._follow(message)
             if message["cmd"] == "JOIN_GAME_REP":
-                await self._answer_again_if_unapplied(message)
+                await self._send_again_if_unapplied(message["payload"]["data"])
             return message
 
     def _follow(self, message: Message) -> None:
@@ -288,20 +297,35 @@ class GameClient(_Endpoint):
             self.view = data
             self.question = message if payload.get("flag") == USER_INPUT_CONTINUE else None
 
-    async def _answer_again_if_unapplied(self, joined: Message) -> None:
-        """After a reconnection: an answer the server never applied is sent again.
+    async def _send_again_if_unapplied(self, joined: dict[str, Any]) -> None:
+        """After a reconnection: what the server never applied is sent again.
 
-        Only an answer sent on an earlier connection: one sent on this connection
-        reaches the server after this JOIN_GAME_REP was written, and is applied then.
+        Only frames sent on an earlier connection: one sent on this connection reaches
+        the server after this JOIN_GAME_REP was written, and is applied then. The
+        server says which question waits for this seat (``pending_question``) and
+        whether it is leaving (``leaving``), which tells what was applied.
         """
-        if self._unapplied is None or self._unapplied[1] == self.reconnects:
-            return
-        frame, _ = self._unapplied
-        self._unapplied = None
-        if frame["payload"]["reply_to"] == joined["payload"]["data"].get("pending_question"):
+        unapplied, self._unapplied = self._unapplied, None
+        if unapplied is not None and unapplied[1] != self.reconnects:
+            frame = unapplied[0]
+            if frame["payload"]["reply_to"] == joined.get("pending_question"):
+                await self._resend(frame)
+        elif unapplied is not None:
+            self._unapplied = unapplied
+        if self._leaving is not None and self._leaving[1] != self.reconnects:
+            frame = self._leaving[0]
+            asked_only = frame["cmd"] == "GAME_MESSAGE"
+            # The request was lost if the seat is not leaving; LEAVE was lost if it still is.
+            if asked_only != bool(joined.get("leaving")):
+                await self._resend(frame)
+
+    async def _resend(self, frame: dict[str, Any]) -> None:
+        if frame["cmd"] == "GAME_MESSAGE" and frame["payload"]["action"] == "answer":
             self._unapplied = (frame, self.reconnects)
-            with trio.CancelScope(shield=True):  # receive() may be raced and cancelled
-                await self._send_frame(frame)
+        else:
+            self._leaving = (frame, self.reconnects)
+        with trio.CancelScope(shield=True):  # receive() may be raced and cancelled
+            await self._send_frame(frame)
 
     async def _answer_again_if_rate_limited(self, refusal: Message) -> None:
         """A flood refusal never reached the game: the answer waiting on it goes again.
@@ -309,18 +333,19 @@ class GameClient(_Endpoint):
         The server answers a repeated msg_id from memory, so sending an answer that
         was in fact applied costs a duplicate (dropped here), never a second move.
         """
-        code = (refusal["payload"].get("data") or {}).get("code")
-        if code == "rate_limited" and self._unapplied is not None and self.question is None:
+        unapplied = self._unapplied
+        if unapplied is not None and self.question is None and _code(refusal) == "rate_limited":
             with trio.CancelScope(shield=True):  # receive() may be raced and cancelled
                 await trio.sleep(RATE_LIMITED_PAUSE)
-                await self._send_frame(self._unapplied[0])
+                await self._send_frame(unapplied[0])
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
+        """Send, or leave it to the next reconnection: its JOIN_GAME_REP decides."""
         try:
             await self.ws.send_message(json.dumps(frame))
-        except ConnectionClosed as dropped:
-            # Reconnected; the next JOIN_GAME_REP decides whether the frame is sent again.
-            await self._reconnect(dropped)
+        except ConnectionClosed:
+            if self.backoff is None or self.over:
+                raise
 
     async def answer(self, data: Any, last_card: bool = False) -> str:
         """Answer the pending question (quoting its msg_id); returns this message's id."""
@@ -336,13 +361,28 @@ class GameClient(_Endpoint):
 
     async def request_leave(self) -> str:
         """Scenario B step 1; then wait for the 'paused' message and call :meth:`leave`."""
-        return await self.send("GAME_MESSAGE", {"action": "leave"})
+        return await self._leave_step(self.frame("GAME_MESSAGE", {"action": "leave"}))
 
     async def leave(self) -> str:
-        return await self.send("LEAVE")
+        """Scenario B step 4, once the state sent with 'paused' is saved."""
+        return await self._leave_step(self.frame("LEAVE"))
+
+    async def _leave_step(self, frame: dict[str, Any]) -> str:
+        self._leaving = (frame, self.reconnects)
+        await self._send_frame(frame)
+        return frame["msg_id"]
 
     async def roommates(self) -> str:
         return await self.send("GET_ROOMATES")
+
+
+#: Refusals of JOIN_GAME after which reconnecting cannot help.
+FINAL_REFUSALS: Final = frozenset({"unknown_room", "bad_token", "not_playing", "game_finished"})
+
+
+def _code(message: Message) -> str | None:
+    data = message["payload"].get("data")
+    return data.get("code") if isinstance(data, dict) else None
 
 
 def bot_view(data: dict[str, Any]) -> BotView:

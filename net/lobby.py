@@ -21,9 +21,9 @@ from cardgame.fsm.game import ProtocolError
 from cardgame.fsm.snapshot import SnapshotError
 
 from .config import ServerConfig
-from .connection import Connection
+from .connection import NORMAL_CLOSURE, Connection
 from .protocol import check_name, envelope
-from .room import Player, Room
+from .room import Player, Room, hash_token
 from .store import Store
 
 log = logging.getLogger("cardgame.net")
@@ -217,6 +217,8 @@ class GameEndpoint:
             if self.room is not None:
                 raise ProtocolError("not_now", "this connection has already joined its game")
             data = message["payload"]["data"]
+            if data["room_id"] not in self.lobby.rooms and await self._replay_finished(data):
+                return
             room = self.lobby.room(data["room_id"])
             player = room.player_for(data["user_id"], data["token"])
             self.room = room
@@ -225,3 +227,18 @@ class GameEndpoint:
         assert self.room is not None  # the session allows nothing else before JOIN_GAME
         event = {"GAME_MESSAGE": "game_message", "LEAVE": "leave", "GET_ROOMATES": "roommates"}
         await self.room.post(event[cmd], self.conn, message)
+
+    async def _replay_finished(self, data: dict[str, Any]) -> bool:
+        """A game that ended (before a restart, or longer ago than the linger) still
+        owes its players what it sent them: replayed from the store, then refused."""
+        store = self.lobby.store
+        seat = await store.seat_of(data["room_id"], data["user_id"], hash_token(data["token"]))
+        if seat is None:
+            return False  # unknown_room, as for any room the server does not know
+        last = data.get("last_msg_id", 0)
+        for message in await store.messages_after(data["room_id"], seat, last):
+            self.conn.deliver(message)
+        over = "the game is over; you have everything it sent you"
+        self.conn.refuse(ProtocolError("game_finished", over), "JOIN_GAME")
+        self.conn.close(NORMAL_CLOSURE)
+        return True

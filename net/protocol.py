@@ -46,6 +46,7 @@ ERROR_CODES: Final = {
     "bad_answer": "an answer that is not one of the options",
     "not_playing": "the seat is not a human player in the game",
     "not_leaving": "LEAVE without first asking to leave",
+    "game_finished": "the game is over; everything it sent you has been sent again",
 }
 
 _NAME: Final = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
@@ -285,6 +286,8 @@ _ROOMMATES: Final = {
         # In JOIN_GAME_REP: the msg_id of the question pending for this seat, so a
         # resuming client knows whether its last answer was applied or must be resent.
         "pending_question": _NULL_OR({"type": "string"}),
+        # In JOIN_GAME_REP: this seat asked to leave and LEAVE has not arrived yet.
+        "leaving": {"type": "boolean"},
     },
     "required": ["room_id", "room_name", "you", "players", "seats_left"],
 }

@@ -15,6 +15,7 @@ import hmac
 import logging
 import random
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from cardgame.fsm.bots import Bot, drive, make_bot
 from cardgame.fsm.game import (
     CHOOSING_FIRST,
     FINISHED,
+    GAME_MACHINE,
     GAME_MESSAGE_REP,
     PAUSED,
     QUESTION_FORMS,
@@ -86,7 +88,9 @@ class Room:
         self.players: list[Player] = []
         self.computers = computers
         self.bots: dict[int, Bot] = {}
-        self._rng = random.Random(self.game.table.rng.random())
+        # Seeded from the room, not drawn from the game's generator: a restored game
+        # must deal exactly the cards the one that never stopped would have dealt.
+        self._rng = random.Random(room_id)
         self._send, self._inbox = trio.open_memory_channel[tuple[Any, ...]](1024)
         self._nursery: trio.Nursery | None = None
         self._tickers: list[trio.CancelScope] = []
@@ -126,7 +130,10 @@ class Room:
         return [p for p in self.players if not p.computer]
 
     def seats_left(self) -> int:
-        return self.humans - len(self.human_players())
+        """Seats a person may still take: none once the game has begun."""
+        if self.game.state != WAITING:
+            return 0
+        return self.humans - len([p for p in self.players if not p.computer])
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -170,8 +177,6 @@ class Room:
             if player.user_id and player.user_id == user_id:
                 if not hmac.compare_digest(player.token_hash, hash_token(token)):
                     break
-                if player.computer or player.seat in self.game.empty_seats:
-                    raise ProtocolError("not_playing", "you left this game; the seat is not yours")
                 return player
         raise ProtocolError("bad_token", "the room id, user id and token do not match a seat")
 
@@ -185,17 +190,28 @@ class Room:
             raise ProtocolError("unknown_room", "the room has closed") from None
 
     async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            if self.restored:
-                self._carry_on()
-            async for event in self._inbox:
-                handler = getattr(self, f"_on_{event[0]}")
-                await handler(*event[1:])
-                if self.game.state == FINISHED and not self.done.is_set():
-                    self.done.set()
-                    nursery.start_soon(self._linger)
-            nursery.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                if self.restored:
+                    self._carry_on()
+                async for event in self._inbox:
+                    await self._handle(event)
+                    if self.game.state == FINISHED and not self.done.is_set():
+                        self.done.set()
+                        nursery.start_soon(self._linger)
+                nursery.cancel_scope.cancel()
+        finally:
+            self._send.close()
+            if self.game.state != FINISHED:
+                GAME_MACHINE.remove_model(self.game)
+
+    async def _handle(self, event: tuple[Any, ...]) -> None:
+        """One event; a refusal meant for a connection that has gone is no room's failure."""
+        try:
+            await getattr(self, f"_on_{event[0]}")(*event[1:])
+        except ProtocolError as err:
+            log.warning("room %s: %s event refused: %s", self.room_id, event[0], err.sentence)
 
     async def _linger(self) -> None:
         """A finished room stays a while for late reconnections, then closes."""
@@ -216,6 +232,16 @@ class Room:
 
     async def _on_join_game(self, conn: Connection, player: Player, last_msg_id: int) -> None:
         """A /game connection for a seat: replay what it missed, then carry on."""
+        if conn.closed.is_set():
+            return  # gone before its turn came: its disconnection changes nothing
+        if player.computer or player.seat in self.game.empty_seats:
+            # A seat given up (left, or the grace period ran out): what it missed, no more.
+            for message in await self.store.messages_after(self.room_id, player.seat, last_msg_id):
+                conn.deliver(message)
+            why = "you left this game; a computer has your seat"
+            conn.refuse(ProtocolError("not_playing", why), "JOIN_GAME")
+            conn.close(NORMAL_CLOSURE)
+            return
         old = player.connection
         if old is not None and old is not conn:
             old.close(REPLACED)
@@ -235,6 +261,7 @@ class Room:
             )
         data = self._roommates(player.seat)
         data["pending_question"] = None if question is None else question.msg_id
+        data["leaving"] = player.seat in game.leavers
         reply = self.game.tell(player.seat, "JOIN_GAME_REP", "Connected to the game.", data)
         held = self._grace.pop(player.seat, None)
         if held is not None:
@@ -245,7 +272,9 @@ class Room:
         log.info("room %s: %s connected", self.room_id, player.name)
         if first_time and self.game.state == WAITING:
             assert self._nursery is not None
-            self._nursery.start_soon(self._tick_roommates, player)
+            ticker = trio.CancelScope()  # registered now, so that _begin below can cancel it
+            self._tickers.append(ticker)
+            self._nursery.start_soon(self._tick_roommates, player, ticker)
         everyone_here = all(p.ever_connected for p in self.human_players())
         if self.game.state == WAITING and self.seats_left() == 0 and everyone_here:
             await self._begin()
@@ -282,7 +311,8 @@ class Room:
         ok = await self._apply(player, message["msg_id"], lambda: self.game.leave(seat),
                                {"action": "LEAVE"}, cmd="LEAVE")  # fmt: skip
         if ok:
-            conn.session.command("LEAVE")
+            if not conn.closed.is_set():
+                conn.session.command("LEAVE")
             conn.close(NORMAL_CLOSURE)  # after LEAVE_REP, already queued
             player.connection = None
             log.info("room %s: %s left", self.room_id, player.name)
@@ -316,9 +346,11 @@ class Room:
             await self._send_out(self._notice(player, "away", f"lost the connection; their "
                                               f"seat is held {seconds:g} s.", seconds))  # fmt: skip
 
-    async def _on_grace_expired(self, player: Player) -> None:
+    async def _on_grace_expired(self, player: Player, scope: trio.CancelScope) -> None:
         """The dropped player did not come back in time: a leave, as in Scenario B."""
-        self._grace.pop(player.seat, None)
+        if self._grace.get(player.seat) is not scope:
+            return  # the player came back (and maybe dropped again) since this timer began
+        del self._grace[player.seat]
         game, seat = self.game, player.seat
         if player.connection is not None or not self._in_game(player):
             return
@@ -402,13 +434,16 @@ class Room:
 
     # -- timers ---------------------------------------------------------------------
 
-    async def _tick_roommates(self, player: Player) -> None:
-        scope = trio.CancelScope()
-        self._tickers.append(scope)
+    async def _tick_roommates(self, player: Player, scope: trio.CancelScope) -> None:
         with scope:
             while True:
                 await trio.sleep(self.config.roommates_interval)
-                await self.post("tick", player)
+                await self._post_from_timer("tick", player)
+
+    async def _post_from_timer(self, *event: Any) -> None:
+        """A timer that fires as the room closes has nothing left to tell."""
+        with suppress(ProtocolError):
+            await self.post(*event)
 
     def _in_game(self, player: Player) -> bool:
         game = self.game
@@ -430,7 +465,7 @@ class Room:
     async def _grace_countdown(self, player: Player, scope: trio.CancelScope) -> None:
         with scope:
             await trio.sleep(self.config.grace_period)
-            await self.post("grace_expired", player)
+            await self._post_from_timer("grace_expired", player, scope)
 
     def _start_first_player_timer(self) -> None:
         assert self._nursery is not None
@@ -440,7 +475,7 @@ class Room:
     async def _first_player_countdown(self, scope: trio.CancelScope) -> None:
         with scope:
             await trio.sleep(self.config.first_player_timeout)
-            await self.post("first_player_timeout")
+            await self._post_from_timer("first_player_timeout")
 
     # -- helpers --------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ or a newer schema — is refused with :class:`StoreError` and never written to.
 
 from __future__ import annotations
 
+import hmac
 import json
 import sqlite3
 import time
@@ -122,18 +123,27 @@ def _check_ours(db: sqlite3.Connection, path: str) -> None:
 class SqliteStore:
     """Rooms, players, game snapshots, move logs and outboxes in one SQLite file."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
+        """Open (creating and migrating) the file; ``readonly`` only reads what exists."""
         self.path = str(path)
         self._limiter = trio.CapacityLimiter(1)
-        if self.path != ":memory:":
+        if readonly and not Path(self.path).is_file():
+            raise StoreError(f"there is no database at {self.path}")
+        if self.path != ":memory:" and not readonly:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        target = f"{Path(self.path).absolute().as_uri()}?mode=ro" if readonly else self.path
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(
+                target, check_same_thread=False, isolation_level=None, uri=readonly
+            )
         except sqlite3.Error as err:
             raise StoreError(f"cannot open {self.path}: {err}") from None
         try:
             _check_ours(self._db, self.path)
-            self._migrate()
+            if not readonly:
+                self._migrate()
+            elif self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                raise StoreError(f"{self.path} has an older schema: run cardgame serve on it once")
         except BaseException:
             self._db.close()
             raise
@@ -167,10 +177,11 @@ class SqliteStore:
         try:
             for sql, params in statements:
                 db.execute(sql, params)
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # a failed COMMIT must not leave the next BEGIN failing
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
         sql = "INSERT INTO rooms (room_id, name, size, computers, created) VALUES (?, ?, ?, ?, ?)"
@@ -232,6 +243,17 @@ class SqliteStore:
             (room_id, seat, last_id),
         ).fetchall()
         return [json.loads(body) for (body,) in rows]
+
+    def _seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
+        row = self._db.execute(
+            "SELECT seat, token_hash FROM players WHERE room_id = ? AND user_id = ?",
+            (room_id, user_id),
+        ).fetchone()
+        return row[0] if row and hmac.compare_digest(row[1], token_hash) else None
+
+    async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
+        """The seat of a player whose token hash matches, if any (for finished games)."""
+        return await self._run(self._seat_of, room_id, user_id, token_hash)
 
     async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[dict[str, Any]]:
         """Everything sent to the seat after ``last_id``, in order (for resumption)."""

@@ -8,6 +8,7 @@ class, not a rewrite.
 
 from __future__ import annotations
 
+import hmac
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -40,6 +41,9 @@ class Store(Protocol):
     async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[Envelope]:
         """Everything sent to the seat after ``last_id``, in order."""
 
+    async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
+        """The seat of a player whose token hash matches, if any (for finished games)."""
+
     def unfinished_rooms(self) -> list[StoredRoom]: ...
 
     def close(self) -> None: ...
@@ -50,6 +54,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.outboxes: defaultdict[tuple[str, int], list[Envelope]] = defaultdict(list)
+        self.players: dict[tuple[str, str], tuple[int, str]] = {}
 
     async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
         return None
@@ -57,7 +62,11 @@ class MemoryStore:
     async def add_player(
         self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
     ) -> None:
-        return None
+        self.players[room_id, user_id] = (seat, token_hash)
+
+    async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
+        seat, stored = self.players.get((room_id, user_id), (None, ""))
+        return seat if hmac.compare_digest(stored, token_hash) else None
 
     async def record(
         self,

@@ -108,13 +108,13 @@ def numbers(hand: list[str], chosen: list[str]) -> str:
 
 @pytest.fixture
 def sent(monkeypatch) -> list[dict[str, Any]]:
-    """Every frame a client sent (client ids start with "c"; the server's are numbers)."""
+    """Every frame a client sent (the server's msg_ids are numbers, the clients' are not)."""
     frames: list[dict[str, Any]] = []
     original = WebSocketConnection.send_message
 
     async def recording(self, message):
         frame = json.loads(message)
-        if str(frame.get("msg_id", "")).startswith("c"):
+        if not str(frame.get("msg_id", "")).isdigit():
             frames.append(frame)
         await original(self, message)
 

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from cardgame.cli.main import main
 from cardgame.net.client import Backoff, GameClient
+from cardgame.net.sqlite_store import SqliteStore
 
 from tables import event_of, fill_room, play_on
 
@@ -147,6 +148,11 @@ def test_serve_refuses_a_database_that_is_not_ours(tmp_path):
     assert junk.read_bytes() == before
 
 
-def test_replay_of_an_unknown_game(tmp_path):
-    result = CliRunner().invoke(main, ["replay", "nope", "--db", str(tmp_path / "g.db")])
+def test_replay_of_an_unknown_game_and_of_no_database(tmp_path):
+    db = tmp_path / "g.db"
+    missing = CliRunner().invoke(main, ["games", "--db", str(db)])
+    assert missing.exit_code == 1 and "there is no database" in missing.output
+    assert not db.exists()  # reading never creates a database
+    SqliteStore(db).close()
+    result = CliRunner().invoke(main, ["replay", "nope", "--db", str(db)])
     assert result.exit_code == 1 and "no game 'nope'" in result.output
