@@ -151,3 +151,7 @@ async def test_roommates_ticker_every_4_seconds_once_per_player_until_full(start
                     message = await again.receive()
                     pytest.fail(f"a message after the game began and nobody moved: {message}")
                 assert trio.current_time() - stopped_at == pytest.approx(40, abs=0.2)
+                # bob's ticker, started by the very join that began the game, stopped too
+                room = server.lobby.rooms[ada_ticket.room_id]
+                assert len(room._tickers) == 2
+                assert all(ticker.cancel_called for ticker in room._tickers)

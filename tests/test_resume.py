@@ -7,11 +7,14 @@ outbox for that seat, ids 1..n, nothing missing, nothing twice.
 
 from __future__ import annotations
 
+import random
+
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cardgame.net.client import Backoff, GameClient
+from cardgame.fsm.bots import make_bot
+from cardgame.net.client import Backoff, GameClient, bot_view, question_of
 
 from tables import event_of, fill_room, play_on, running_server
 
@@ -133,3 +136,65 @@ async def test_grace_period_expiry_counts_as_a_leave(start_server, clock):
     assert message["payload"]["data"]["code"] == "not_playing" and late.over
     assert [m["cmd"] for m in late.received][-1] == "LEAVE_REP"
     assert int(late.received[0]["msg_id"]) == first.last_msg_id + 1
+
+
+async def test_a_leave_request_and_a_leave_lost_with_their_connection_are_sent_again(server):
+    a, b, c = await fill_room(server.url, 3)
+    results: dict = {}
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+
+            async def stay(ticket) -> None:
+                async with GameClient.connect(server.url, ticket) as client:
+                    results[ticket.user_id] = await play_on(client, seed=1)
+
+            nursery.start_soon(stay, a)
+            nursery.start_soon(stay, c)
+            async with GameClient.connect(server.url, b, backoff=FAST) as leaver:
+                await until(leaver, lambda m: event_of(m) == "game_begin")
+                await leaver.ws.aclose()
+                await leaver.request_leave()  # lost with the connection
+                await until(leaver, lambda m: event_of(m) == "paused")
+                await leaver.ws.aclose()
+                await leaver.leave()  # lost too
+                await until(leaver, lambda m: m["cmd"] == "LEAVE_REP")
+    assert leaver.reconnects == 2 and leaver.over
+    for final in results.values():
+        assert final["payload"]["data"]["result"]["reason"] == "won"
+
+
+async def test_a_second_client_for_a_seat_has_its_own_msg_ids(server):
+    """Resuming by hand with a new client: its answers are never taken for repeats."""
+    [ticket] = await fill_room(server.url, 2, computers=1)
+    with trio.fail_after(30):
+        async with GameClient.connect(server.url, ticket) as first:
+            await until(first, lambda m: first.question is m)
+            await play_on_until_answered(first, answers=3)
+        async with GameClient.connect(server.url, ticket, last_msg_id=first.last_msg_id) as again:
+            final = await play_on(again, seed=2)
+    assert final["payload"]["data"]["result"]["reason"] == "won"
+    assert again.duplicates == 0
+
+
+async def play_on_until_answered(client: GameClient, answers: int) -> None:
+    bot = make_bot("greedy", random.Random(0))
+    for _ in range(answers):
+        while client.question is None:
+            await client.receive()
+        decision = bot.decide(question_of(client.question), bot_view(client.view))
+        await client.answer(decision.data, decision.last_card)
+
+
+async def test_a_finished_game_replays_what_it_owes_after_its_room_closed(start_server):
+    server = await start_server(finished_linger=0)
+    [ticket] = await fill_room(server.url, 2, computers=1)
+    with trio.fail_after(30):
+        async with GameClient.connect(server.url, ticket) as client:
+            await play_on(client, seed=4)
+        while ticket.room_id in server.lobby.rooms:  # the room closes at once
+            await trio.sleep(0.01)
+        async with GameClient.connect(server.url, ticket, last_msg_id=3) as late:
+            while (message := await late.receive())["cmd"] != "ERROR":
+                pass
+    assert message["payload"]["data"]["code"] == "game_finished" and late.over
+    assert late.received == client.received[3:]

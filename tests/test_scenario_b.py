@@ -14,7 +14,7 @@ import trio
 from trio_websocket import ConnectionClosed
 
 from cardgame.fsm.simulate import is_conserved
-from cardgame.net.client import GameClient, ServerError, Ticket
+from cardgame.net.client import GameClient, LobbyClient, ServerError, Ticket
 
 from tables import event_of, fill_room, play_on
 
@@ -94,6 +94,10 @@ async def test_vote_yes_a_computer_takes_the_seat_and_finishes_the_game(server, 
         assert asked["payload"]["next_cmd"] == "PICK_OPTION"
         assert asked["payload"]["extra_data"] == ["yes", "no"]
         assert any(event_of(m) == "resumed" for m in client.received)
+    # the game in play is not offered in the lobby, though a person's seat is empty
+    async with LobbyClient.connect(server.url) as lobby:
+        rooms, _ = await lobby.get_rooms()
+    assert outcome["tickets"][0].room_id not in [r["room_id"] for r in rooms]
     # the leaver's seat is not theirs any more
     with pytest.raises(ServerError) as refused:
         async with GameClient.connect(server.url, outcome["tickets"][1]) as client:
@@ -123,3 +127,24 @@ async def test_a_second_leave_during_the_vote(server, players):
         assert len(votes_seen(client)) == 2
         paused = [m for m in client.received if event_of(m) == "paused"]
         assert len(paused) == 2
+
+
+async def test_leave_then_gone_at_once_leaves_the_room_running(server):
+    """LEAVE followed by an immediate close: the leave is applied, nobody else notices."""
+    tickets = await fill_room(server.url, 3)
+    results: dict = {}
+    started = trio.Event()
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            for ticket in (tickets[0], tickets[2]):
+                nursery.start_soon(stay, server.url, ticket, "yes", results, started)
+            async with GameClient.connect(server.url, tickets[1]) as leaver:
+                await started.wait()
+                await leaver.request_leave()
+                while event_of(await leaver.receive()) != "paused":
+                    pass
+                await leaver.leave()
+                await leaver.ws.aclose()  # gone before the room has handled LEAVE
+    assert tickets[0].room_id in server.lobby.rooms
+    for final, _ in results.values():
+        assert final["payload"]["data"]["result"]["reason"] == "won"
