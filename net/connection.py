@@ -29,6 +29,7 @@ NORMAL_CLOSURE = 1000  # the player left the game (Scenario B step 6)
 GOING_AWAY = 1001
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
+INTERNAL_ERROR = 1011  # a bug met this connection (or its room); the server carries on
 REPLACED = 4000  # the seat connected again elsewhere
 
 

@@ -21,7 +21,7 @@ from cardgame.fsm.game import ProtocolError
 from cardgame.fsm.snapshot import SnapshotError
 
 from .config import ServerConfig
-from .connection import NORMAL_CLOSURE, Connection
+from .connection import INTERNAL_ERROR, NORMAL_CLOSURE, Connection
 from .protocol import check_name, envelope
 from .room import Player, Room, hash_token
 from .store import Store
@@ -95,9 +95,10 @@ class Lobby:
             log.exception("room %s failed; its players are disconnected", room.room_id)
             for player in room.players:
                 if player.connection is not None:
-                    player.connection.close(1011)
+                    player.connection.close(INTERNAL_ERROR)
         finally:
             self.rooms.pop(room.room_id, None)
+            self.store.room_closed(room.room_id)
 
     def room(self, room_id: str) -> Room:
         room = self.rooms.get(room_id)

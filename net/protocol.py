@@ -19,6 +19,8 @@ from cardgame.fsm.game import ProtocolError
 
 MAX_NAME: Final = 32
 MAX_ID: Final = 64
+#: The largest message number (JavaScript's largest safe integer; SQLite's INTEGER holds it).
+MAX_MSG_ID: Final = 2**53 - 1
 
 #: Every error code the server sends, with what it means (``specs/protocol.md`` lists them).
 ERROR_CODES: Final = {
@@ -111,7 +113,7 @@ GAME_COMMANDS: Final = {
                 "room_id": _ID,
                 "user_id": _ID,
                 "token": {"type": "string", "minLength": 1, "maxLength": 128},
-                "last_msg_id": {"type": "integer", "minimum": 0},
+                "last_msg_id": {"type": "integer", "minimum": 0, "maximum": MAX_MSG_ID},
             },
             ["room_id", "user_id", "token"],
         ),
@@ -381,6 +383,18 @@ class FrameError(ProtocolError):
         self.msg_id = msg_id
 
 
+class _Fraction(Exception):
+    pass
+
+
+def _no_fractions(text: str) -> float:
+    """No client field is a fraction, and JSON Schema's ``integer`` would let 3.0 through."""
+    raise _Fraction(text)
+
+
+_DECODER: Final = json.JSONDecoder(parse_float=_no_fractions)
+
+
 def parse(frame: str | bytes, endpoint: str, max_size: int) -> dict[str, Any]:
     """A validated client message, or a :class:`FrameError` saying what is wrong with it."""
     if isinstance(frame, bytes):
@@ -388,7 +402,9 @@ def parse(frame: str | bytes, endpoint: str, max_size: int) -> dict[str, Any]:
     if len(frame) > max_size:
         raise FrameError("too_large", f"frames are limited to {max_size} bytes")
     try:
-        message = json.loads(frame)
+        message = _DECODER.decode(frame)
+    except _Fraction:
+        raise FrameError("bad_message", "numbers in this protocol are whole: 3, not 3.0") from None
     except (ValueError, RecursionError):
         raise FrameError("bad_json", "the frame is not valid JSON") from None
     try:

@@ -15,7 +15,7 @@ import trio
 from trio_websocket import WebSocketRequest, WebSocketServer, serve_websocket
 
 from .config import ServerConfig
-from .connection import GOING_AWAY, Connection
+from .connection import GOING_AWAY, INTERNAL_ERROR, Connection
 from .lobby import GameEndpoint, Lobby, LobbyEndpoint
 from .room import Room
 from .store import MemoryStore, Store
@@ -70,6 +70,11 @@ async def _handle(lobby: Lobby, config: ServerConfig, request: WebSocketRequest)
     try:
         endpoint = LobbyEndpoint(lobby, conn) if path == "/lobby" else GameEndpoint(lobby, conn)
         await endpoint.run()
+    except Exception:
+        # A bug met by one connection ends that connection, never the server.
+        log.exception("a %s connection failed; it is closed (1011)", path)
+        with trio.move_on_after(2):
+            await ws.aclose(INTERNAL_ERROR)
     finally:
         lobby.connections.discard(conn)
 

@@ -291,6 +291,9 @@ class SqliteStore:
             )
         return rooms
 
+    def room_closed(self, room_id: str) -> None:
+        """Everything stays on file: finished games are replayed and listed from it."""
+
     def unfinished_rooms(self) -> list[StoredRoom]:
         """Rooms to restore at start-up (called before the server accepts connections)."""
         return self._rooms(unfinished_only=True)

@@ -46,6 +46,9 @@ class Store(Protocol):
 
     def unfinished_rooms(self) -> list[StoredRoom]: ...
 
+    def room_closed(self, room_id: str) -> None:
+        """The room's task ended: a store that lives in memory lets it go."""
+
     def close(self) -> None: ...
 
 
@@ -84,6 +87,12 @@ class MemoryStore:
 
     def unfinished_rooms(self) -> list[StoredRoom]:
         return []
+
+    def room_closed(self, room_id: str) -> None:
+        for key in [k for k in self.outboxes if k[0] == room_id]:
+            del self.outboxes[key]
+        for key in [k for k in self.players if k[0] == room_id]:
+            del self.players[key]
 
     def close(self) -> None:
         self.outboxes.clear()

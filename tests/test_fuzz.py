@@ -14,9 +14,8 @@ resumes real players mid-game. After every example:
 
 Two more tests run connections through many cycles, and games to their end, under
 ``tracemalloc``: memory must not grow with them. The server bugs the fuzzers found
-are the ``xfail(strict=True)`` tests at the end; the fuzzers steer around them
-(``steer_around_known_bugs``, the resume point in ``flaky_player``) so that they keep
-looking for new ones.
+(integral floats and huge message ids that crashed a room or the server, a memory
+store that never forgot a room) are the regression tests at the end.
 
 pytest-trio runs every Hypothesis example in a trio run of its own, so each example
 starts its own server (``live_server``, as conftest's ``start_server`` does); the
@@ -437,26 +436,6 @@ class Hostile:
             await self.ws.aclose()
 
 
-#: Integer fields where a known server bug lies (see the xfail tests below): the fuzzers
-#: steer around them so that they keep looking for new bugs. Remove once fixed.
-KNOWN_BUG_FIELDS = ("num_of_players", "computers", "last_msg_id")
-
-
-def steer_around_known_bugs(value: Any) -> Any:
-    """Integral floats (``3.0``) and ints of 2**63 or more in those fields become small ints."""
-    if isinstance(value, list):
-        return [steer_around_known_bugs(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    steered = {}
-    for key, item in value.items():
-        integral = isinstance(item, int) or isinstance(item, float) and item.is_integer()
-        if key in KNOWN_BUG_FIELDS and integral and not isinstance(item, bool):
-            item = int(item) if abs(item) < 2**63 else 2**62
-        steered[key] = steer_around_known_bugs(item)
-    return steered
-
-
 async def run_action(action: tuple, conns: list[Hostile], frames: list[dict[str, Any]]) -> None:
     kind, which, arg = action
     if which < 0:  # aimed: a lobby command goes to a /lobby connection, a game one to /game
@@ -465,7 +444,7 @@ async def run_action(action: tuple, conns: list[Hostile], frames: list[dict[str,
         which = (LOBBY_A if lobby else GAME_A) + (which == -2)
     conn = conns[which]
     if kind == "json":
-        await conn.send(json.dumps(steer_around_known_bugs(arg)))
+        await conn.send(json.dumps(arg))
     elif kind == "text":
         await conn.send(arg)
     elif kind == "valid":
@@ -473,7 +452,7 @@ async def run_action(action: tuple, conns: list[Hostile], frames: list[dict[str,
     elif kind == "mutated":
         index, mutations = arg
         frame = mutate(frames[index % len(frames)], mutations)
-        await conn.send(json.dumps(steer_around_known_bugs(frame)))
+        await conn.send(json.dumps(frame))
     elif kind == "binary":
         await conn.send(arg)
     elif kind == "not_utf8":
@@ -771,14 +750,7 @@ async def play_one_game(server, number: int) -> str:
 @pytest.mark.parametrize(
     "store_kind",
     [
-        pytest.param(
-            "memory",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="server bug: MemoryStore never forgets a room, so every finished game "
-                "stays in memory (all its players' messages) after the room has closed",
-            ),
-        ),
+        "memory",
         "sqlite",
     ],
 )
@@ -802,7 +774,7 @@ async def test_a_closed_room_leaves_nothing_in_memory(start_server, store_kind):
     assert (after - before) / games < 20 * 1024, f"{(after - before) / games:.0f} bytes a game"
 
 
-# -- server bugs the fuzzers found (each steered around above until it is fixed) -------------
+# -- server bugs the fuzzers found, now fixed: regression tests ---------------------------------
 
 
 async def refused_or_answered(ws: WebSocketConnection) -> dict[str, Any]:
@@ -814,12 +786,6 @@ async def refused_or_answered(ws: WebSocketConnection) -> dict[str, Any]:
         raise AssertionError(f"the server closed the connection: {closed.reason}") from None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: JSON Schema's 'integer' accepts 3.0, the float reaches Game() or "
-    "range() in the /lobby handler, and the TypeError escapes the connection handler into "
-    "the server's nursery: one unauthenticated frame stops the whole server",
-)
 @pytest.mark.parametrize(
     "data",
     [
@@ -837,12 +803,6 @@ async def test_a_room_size_written_as_a_float_is_refused_not_fatal(start_server,
     assert_no_error_logged(caplog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a JOIN_GAME last_msg_id the schema allows crashes the room for every "
-    "player in it (1011): 0.0 is a float slice index for MemoryStore, 2**63 overflows "
-    "SQLite's INTEGER; the schema has no maximum and accepts integral floats",
-)
 @pytest.mark.parametrize(("store_kind", "last_msg_id"), [("memory", 0.0), ("sqlite", 2**63)])
 async def test_a_strange_last_msg_id_does_not_crash_the_room(
     start_server, caplog, store_kind, last_msg_id

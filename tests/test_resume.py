@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from cardgame.fsm.bots import make_bot
 from cardgame.net.client import Backoff, GameClient, bot_view, question_of
+from cardgame.net.sqlite_store import SqliteStore
 
 from tables import event_of, fill_room, play_on, running_server
 
@@ -185,8 +186,9 @@ async def play_on_until_answered(client: GameClient, answers: int) -> None:
         await client.answer(decision.data, decision.last_card)
 
 
-async def test_a_finished_game_replays_what_it_owes_after_its_room_closed(start_server):
-    server = await start_server(finished_linger=0)
+async def test_a_finished_game_replays_what_it_owes_after_its_room_closed(start_server, tmp_path):
+    store = SqliteStore(tmp_path / "games.db")  # what the server keeps after a room closes
+    server = await start_server(store, finished_linger=0)
     [ticket] = await fill_room(server.url, 2, computers=1)
     with trio.fail_after(30):
         async with GameClient.connect(server.url, ticket) as client:
@@ -198,3 +200,4 @@ async def test_a_finished_game_replays_what_it_owes_after_its_room_closed(start_
                 pass
     assert message["payload"]["data"]["code"] == "game_finished" and late.over
     assert late.received == client.received[3:]
+    store.close()
