@@ -162,11 +162,16 @@ class Session:
         SESSION_MACHINE.remove_model(self)
 
     def _move(self, trigger: str) -> None:
-        if self.state in _SOURCES[trigger]:
+        # Most messages leave the session where it is: no need to run the machine then.
+        if self.state in _SOURCES[trigger] and self.state != _DESTINATIONS[trigger]:
             self.trigger(trigger)
 
 
 _SOURCES: Final[dict[str, frozenset[str]]] = {
     trigger: frozenset([source] if isinstance(source, str) else source)
     for trigger, source, _ in SESSION_TRANSITIONS
+}
+#: What the server tells a session: each of these triggers has one destination.
+_DESTINATIONS: Final[dict[str, str | None]] = {
+    trigger: dest for trigger, _, dest in SESSION_TRANSITIONS if not trigger.isupper()
 }
