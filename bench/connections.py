@@ -37,6 +37,7 @@ from typing import Any
 
 import psutil
 import trio
+from load import seat as lobby_seat
 from server_load import CARDGAME, free_port, machine, wait_listening
 from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
 
@@ -66,29 +67,17 @@ def cpu(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-async def request(url: str, cmd: str, data: dict[str, Any]) -> dict[str, Any]:
-    """One lobby connection, one seat (a lobby session holds one): the seat's ticket."""
-    async with open_websocket_url(f"{url}/lobby") as ws:
-        await ws.send_message(json.dumps({"cmd": cmd, "msg_id": "c1", "payload": {"data": data}}))
-        while True:
-            reply = json.loads(await ws.get_message())
-            if reply["cmd"] == f"{cmd}_REP":
-                return reply["payload"]["data"]
-            if reply["cmd"] == "ERROR":
-                raise RuntimeError(f"{cmd} refused: {reply['payload']}")
-
-
 async def seat_room(
     url: str, number: int, size: int, people: int, limit: trio.Semaphore, tickets: list
 ) -> None:
     async with limit:
         data = {"room_name": f"idle-{number}", "num_of_players": size, "user_name": "p0"}
-        first = await request(url, "CREATE_A_ROOM", data)
+        first = await lobby_seat(url, "CREATE_A_ROOM", data)
     tickets.append(first)
     for seat in range(1, people):
         async with limit:
             data = {"room_id": first["room_id"], "user_name": f"p{seat}"}
-            tickets.append(await request(url, "JOIN_ROOM", data))
+            tickets.append(await lobby_seat(url, "JOIN_ROOM", data))
 
 
 class Holder:

@@ -109,6 +109,8 @@ async def player(url: str, ticket: dict[str, Any], strategy: str, totals: Totals
             message = json.loads(text)
             payload = message["payload"]
             if message["msg_id"] == "0":  # outside the numbered stream
+                if message["cmd"] != "ERROR":
+                    continue  # a roommates tick while the room waits for everyone
                 if (payload["data"] or {}).get("code") == "rate_limited":
                     totals.rate_limited += 1
                     await trio.sleep(backoff)

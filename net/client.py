@@ -256,9 +256,10 @@ class GameClient(_Endpoint):
     async def receive(self) -> Message:
         """The next new message; already-seen ids (a resumption overlap) are skipped.
 
-        A refusal with msg_id "0" (a frame that never reached the game: malformed,
-        flooding, a bad token) is outside the numbered stream: it is returned and
-        kept in ``errors`` but does not move ``last_msg_id``.
+        A message with msg_id "0" is outside the numbered stream: a refusal of a frame
+        that never reached the game (malformed, flooding, a bad token; kept in
+        ``errors`` too) or a roommates tick. It is returned but does not move
+        ``last_msg_id``.
         """
         while True:
             try:
@@ -267,7 +268,9 @@ class GameClient(_Endpoint):
                 await self._reconnect(dropped)
                 continue
             number = int(message["msg_id"])
-            if number == 0:
+            if number == 0:  # outside the numbered stream: a refusal, or a roommates tick
+                if message["cmd"] != "ERROR":
+                    return message
                 self.errors.append(message)
                 if _code(message) in FINAL_REFUSALS:
                     self.over = True  # reconnecting cannot help

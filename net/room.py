@@ -17,7 +17,7 @@ import random
 import secrets
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import trio
 
@@ -38,10 +38,14 @@ from cardgame.fsm.snapshot import from_snapshot
 
 from .config import ServerConfig
 from .connection import NORMAL_CLOSURE, REPLACED, Connection
+from .protocol import envelope
 from .sqlite_store import StoredRoom
 from .store import Store
 
 log = logging.getLogger("cardgame.net")
+
+TICK_CMD: Final = "GET_ROOMATES_REP"
+TICK_PROMPT: Final = "Waiting for players."
 
 #: Replies remembered per seat, so a repeated client msg_id is answered again.
 REMEMBERED_REPLIES = 64
@@ -325,10 +329,14 @@ class Room:
             await self._send_out([reply])
 
     async def _on_tick(self, player: Player) -> None:
+        """The roommates while the room fills: a status, not part of the game's story.
+
+        Ticks are unnumbered (msg_id "0") and never stored: a resuming client needs the
+        room as it is now, which its JOIN_GAME_REP tells, not every tick it missed.
+        """
         if self.game.state == WAITING and player.connection is not None:
-            tick = self.game.tell(player.seat, "GET_ROOMATES_REP", "Waiting for players.",
-                                  self._roommates(player.seat))  # fmt: skip
-            await self._send_out([tick])
+            roommates = self._roommates(player.seat)
+            player.connection.deliver(envelope(TICK_CMD, "0", TICK_PROMPT, roommates))
 
     async def _on_first_player_timeout(self) -> None:
         if self.game.state == CHOOSING_FIRST:

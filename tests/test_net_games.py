@@ -6,17 +6,9 @@ import pytest
 import trio
 
 from cardgame.fsm.simulate import is_conserved
-from cardgame.net.client import GameClient, LobbyClient, Ticket, play_with_bot
+from cardgame.net.client import GameClient, Ticket, play_with_bot
 
-
-async def fill_room(url: str, players: int, computers: int = 0) -> list[Ticket]:
-    """The creator and every other human seat, each through its own lobby connection."""
-    async with LobbyClient.connect(url) as lobby:
-        tickets = [await lobby.create_room("table", players, "p0", computers=computers)]
-    for seat in range(1, players - computers):
-        async with LobbyClient.connect(url) as lobby:
-            tickets.append(await lobby.join_room(tickets[0].room_id, f"p{seat}"))
-    return tickets
+from tables import fill_room
 
 
 async def play_seat(url: str, ticket: Ticket, strategy: str, seed: int, results: dict) -> None:
