@@ -20,7 +20,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -80,6 +80,18 @@ MIGRATIONS: Final = [
 ]
 
 
+Statement = tuple[str, tuple[Any, ...]]
+
+
+@dataclass
+class _Batch:
+    """Writes committed together in one transaction (see :meth:`SqliteStore._write`)."""
+
+    writes: list[list[Statement]] = field(default_factory=list)
+    errors: list[BaseException | None] = field(default_factory=list)
+    done: trio.Event = field(default_factory=trio.Event)
+
+
 class StoreError(RuntimeError):
     """The database cannot be used; the message says why and what to do."""
 
@@ -127,6 +139,8 @@ class SqliteStore:
         """Open (creating and migrating) the file; ``readonly`` only reads what exists."""
         self.path = str(path)
         self._limiter = trio.CapacityLimiter(1)
+        self._writing = trio.Lock()
+        self._batch = _Batch()
         if readonly and not Path(self.path).is_file():
             raise StoreError(f"there is no database at {self.path}")
         if self.path != ":memory:" and not readonly:
@@ -171,27 +185,64 @@ class SqliteStore:
 
     # -- writes ---------------------------------------------------------------------
 
-    def _tx(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
+    async def _write(self, statements: list[Statement]) -> None:
+        """Group commit: writes that arrive while one is in progress go in the next.
+
+        Every caller waits until its own statements are committed, so "written before
+        sent" holds; each keeps its order (a room awaits one write at a time), and each
+        is a savepoint of its own, so one failing write fails only its caller.
+        """
+        batch = self._batch
+        batch.writes.append(statements)
+        index = len(batch.writes) - 1
+        if index == 0:  # the first in leads: it commits the batch when the last one is done
+            with trio.CancelScope(shield=True):  # followers wait on it: it must finish
+                async with self._writing:
+                    self._batch = _Batch()  # later arrivals form the next batch
+                    try:
+                        batch.errors = await self._run(self._tx, batch.writes)
+                    except BaseException as err:  # the transaction itself failed
+                        batch.errors = [err] * len(batch.writes)
+                    finally:
+                        batch.done.set()
+        else:
+            await batch.done.wait()
+        error = batch.errors[index]
+        if error is not None:
+            raise error
+
+    def _tx(self, writes: list[list[Statement]]) -> list[BaseException | None]:
         db = self._db
+        errors: list[BaseException | None] = []
         db.execute("BEGIN IMMEDIATE")
         try:
-            for sql, params in statements:
-                db.execute(sql, params)
+            for statements in writes:
+                db.execute("SAVEPOINT write")
+                try:
+                    for sql, params in statements:
+                        db.execute(sql, params)
+                except sqlite3.Error as err:
+                    db.execute("ROLLBACK TO write")
+                    errors.append(err)
+                else:
+                    errors.append(None)
+                db.execute("RELEASE write")
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:  # a failed COMMIT must not leave the next BEGIN failing
                 db.execute("ROLLBACK")
             raise
+        return errors
 
     async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
         sql = "INSERT INTO rooms (room_id, name, size, computers, created) VALUES (?, ?, ?, ?, ?)"
-        await self._run(self._tx, [(sql, (room_id, name, size, computers, time.time()))])
+        await self._write([(sql, (room_id, name, size, computers, time.time()))])
 
     async def add_player(
         self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
     ) -> None:
         sql = "INSERT INTO players (room_id, user_id, seat, name, token_hash) VALUES (?,?,?,?,?)"
-        await self._run(self._tx, [(sql, (room_id, user_id, seat, name, token_hash))])
+        await self._write([(sql, (room_id, user_id, seat, name, token_hash))])
 
     async def record(
         self,
@@ -202,7 +253,7 @@ class SqliteStore:
     ) -> None:
         """One applied event: the game after it, its log entry and every message it sent."""
         snapshot = to_snapshot(game)
-        statements: list[tuple[str, tuple[Any, ...]]] = [
+        statements: list[Statement] = [
             (
                 "INSERT INTO games (room_id, snapshot) VALUES (?, ?) "
                 "ON CONFLICT(room_id) DO UPDATE SET snapshot = excluded.snapshot",
@@ -232,7 +283,7 @@ class SqliteStore:
                     (time.time(), json.dumps(result), room_id),
                 )
             )
-        await self._run(self._tx, statements)
+        await self._write(statements)
 
     # -- reads ----------------------------------------------------------------------
 

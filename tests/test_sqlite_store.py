@@ -4,6 +4,7 @@ import hashlib
 import sqlite3
 
 import pytest
+import trio
 
 from cardgame.fsm.game import Game
 from cardgame.fsm.snapshot import to_snapshot
@@ -44,6 +45,33 @@ async def test_failed_transaction_writes_nothing(tmp_path):
     game = Game(2, seed=1)
     [room] = store.unfinished_rooms()
     assert room.snapshot == to_snapshot(game)
+
+
+async def test_concurrent_writes_commit_together_and_fail_alone(tmp_path):
+    """Group commit: rooms writing at once share transactions; a bad write fails only
+    its own caller, and every good one is on file when its caller resumes."""
+    store = SqliteStore(tmp_path / "g.db")
+    rooms = [f"r{n}" for n in range(20)]
+    for room in rooms:
+        await store.add_room(room, room, 2)
+    outcome: dict[str, object] = {}
+
+    async def write(room: str, msg_id: str) -> None:
+        game = Game(2, seed=1)
+        try:
+            await store.record(room, game, [(0, {"cmd": "X", "msg_id": msg_id, "payload": {}})])
+            outcome[room] = await store.messages_after(room, 0, 0)
+        except sqlite3.IntegrityError as err:
+            outcome[room] = err
+
+    await store.record("r0", Game(2, seed=1), [(0, {"cmd": "X", "msg_id": "1", "payload": {}})])
+    async with trio.open_nursery() as nursery:
+        for room in rooms:
+            nursery.start_soon(write, room, "1" if room == "r0" else "7")  # r0: a repeat
+    assert isinstance(outcome.pop("r0"), sqlite3.IntegrityError)
+    assert all(m == [{"cmd": "X", "msg_id": "7", "payload": {}}] for m in outcome.values())
+    assert len(store.unfinished_rooms()) == 20
+    store.close()
 
 
 def test_new_file_gets_schema_and_application_id(tmp_path):
