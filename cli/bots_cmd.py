@@ -30,6 +30,7 @@ from cardgame.net.client import (
     Ticket,
     play_with_bot,
 )
+from cardgame.net.connection import RateLimiter
 
 
 @dataclass
@@ -69,29 +70,10 @@ class Tally:
         )
 
 
-class Pace:
-    """A token bucket under the server's per-connection limit (20 a second, bursts of 40).
-
-    A bot answers the instant it is asked, and in a room of bots that is faster than
-    the protocol allows one connection; it waits here instead of being refused.
-    """
-
-    def __init__(self, rate: float = 16.0, burst: float = 30.0) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.stamp = trio.current_time()
-
-    def _refill(self) -> None:
-        now = trio.current_time()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-
-    async def wait(self) -> None:
-        self._refill()
-        if self.tokens < 1:
-            await trio.sleep((1 - self.tokens) / self.rate)
-            self._refill()
-        self.tokens -= 1
+def pace() -> RateLimiter:
+    """A bot answers the instant it is asked, which in a room of bots is faster than the
+    server allows one connection (20 a second, bursts of 40): it waits under that."""
+    return RateLimiter(rate=16.0, burst=30.0)
 
 
 class BotGameClient(GameClient):
@@ -99,7 +81,7 @@ class BotGameClient(GameClient):
     answer again if it was refused for flooding)."""
 
     tally: Tally | None = None
-    pace: Pace | None = None
+    pace: RateLimiter | None = None
 
     async def answer(self, data: Any, last_card: bool = False) -> str:
         if self.pace is not None:
@@ -111,7 +93,7 @@ class BotGameClient(GameClient):
 
 async def play_seat(url: str, ticket: Ticket, strategy: str, seed: int, tally: Tally) -> None:
     async with BotGameClient.connect(url, ticket, backoff=Backoff()) as client:
-        client.tally, client.pace = tally, Pace()
+        client.tally, client.pace = tally, pace()
         await play_with_bot(client, strategy, seed)
     tally.game_over(ticket.room_id)
 

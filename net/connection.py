@@ -34,21 +34,35 @@ REPLACED = 4000  # the seat connected again elsewhere
 
 
 class RateLimiter:
-    """A token bucket on trio's clock (so MockClock tests see it too)."""
+    """A token bucket on trio's clock (so MockClock tests see it too).
+
+    The server refuses what does not fit (:meth:`allow`); a client keeping under a
+    server's limit waits for it (:meth:`wait`).
+    """
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
         self.tokens = burst
         self.stamp = trio.current_time()
 
-    def allow(self) -> bool:
+    def _refill(self) -> None:
         now = trio.current_time()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
+
+    def allow(self) -> bool:
+        self._refill()
         if self.tokens >= 1:
             self.tokens -= 1
             return True
         return False
+
+    async def wait(self) -> None:
+        self._refill()
+        if self.tokens < 1:
+            await trio.sleep((1 - self.tokens) / self.rate)
+            self._refill()
+        self.tokens -= 1
 
 
 class Connection:
