@@ -14,6 +14,7 @@ holds most.
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class Answer:
     last_card: bool = False
 
 
-class Bot:
+class Bot(ABC):
     """The shared answers; strategies differ in how they play a turn and name a request."""
 
     name = "bot"
@@ -78,8 +79,9 @@ class Bot:
             return Answer("yes")
         raise ValueError(f"no answer for {question.kind}")
 
+    @abstractmethod
     def choose_play(self, view: BotView) -> tuple[Card, ...]:
-        raise NotImplementedError  # pragma: no cover - each strategy defines it
+        """The cards to play, or none to draw: what makes one strategy differ from another."""
 
     def choose_request(self, view: BotView, options: list[str]) -> str:
         return self.rng.choice(options)
