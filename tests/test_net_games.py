@@ -33,7 +33,9 @@ async def test_network_players_play_a_complete_game(server, players):
         assert ranking[0]["seat"] == winner and ranking[0]["cards"] == 0
         ids = [int(m["msg_id"]) for m in client.received]
         assert ids == list(range(1, len(ids) + 1))  # nothing lost, nothing repeated
-        assert not client.errors
+        # Bots answer the instant they are asked, which can outrun the flood limit (20
+        # a second): such a refusal is waited out and the answer sent again; nothing else.
+        assert {e["payload"]["data"]["code"] for e in client.errors} <= {"rate_limited"}
     game = server.lobby.rooms[tickets[0].room_id].game
     assert game.state == "finished" and is_conserved(game)
 
