@@ -222,9 +222,6 @@ class Room:
         await trio.sleep(self.config.finished_linger)
         self._send.close()
 
-    def close(self) -> None:
-        self._send.close()
-
     def _carry_on(self) -> None:
         """After a restart: the timers the game was under run again from the start."""
         if self.game.state == CHOOSING_FIRST:
