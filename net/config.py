@@ -26,5 +26,8 @@ class ServerConfig:
     flood_close_after: int = 50
     #: Messages a slow connection may have queued before it is dropped (it can resume).
     outbox_limit: int = 512
+    #: Seconds a room that has not filled may go without anybody connected before it
+    #: is closed (so the lobby does not fill with rooms nobody will come back to).
+    abandoned_after: float = 600.0
     #: Seconds a finished room stays reachable for late reconnections.
     finished_linger: float = 60.0

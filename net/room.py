@@ -100,9 +100,11 @@ class Room:
         self._tickers: list[trio.CancelScope] = []
         self._first_player_timer = trio.CancelScope()
         self._grace: dict[int, trio.CancelScope] = {}  # seats held for a dropped player
+        self._unattended: trio.CancelScope | None = None  # a filling room with nobody in it
         self.moves_logged = 0
         self.restored = False
-        self.done = trio.Event()
+        self.done = trio.Event()  # the game is over
+        self.closed = trio.Event()  # the room task has ended
 
     @classmethod
     def restore(cls, stored: StoredRoom, store: Store, config: ServerConfig) -> Room:
@@ -197,6 +199,7 @@ class Room:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self._watch_unattended()
                 if self.restored:
                     self._carry_on()
                 async for event in self._inbox:
@@ -209,6 +212,7 @@ class Room:
             self._send.close()
             if self.game.state != FINISHED:
                 GAME_MACHINE.remove_model(self.game)
+            self.closed.set()
 
     async def _handle(self, event: tuple[Any, ...]) -> None:
         """One event; a refusal meant for a connection that has gone is no room's failure."""
@@ -247,6 +251,9 @@ class Room:
         if old is not None and old is not conn:
             old.close(REPLACED)
         player.connection = conn
+        if self._unattended is not None:
+            self._unattended.cancel()
+            self._unattended = None
         conn.session.command("JOIN_GAME")
         for message in await self.store.messages_after(self.room_id, player.seat, last_msg_id):
             self._deliver(player, message)
@@ -346,10 +353,20 @@ class Room:
             return
         player.connection = None
         log.info("room %s: %s disconnected", self.room_id, player.name)
+        self._watch_unattended()
         if self._hold_seat(player):
             seconds = self.config.grace_period
             await self._send_out(self._notice(player, "away", f"lost the connection; their "
                                               f"seat is held {seconds:g} s.", seconds))  # fmt: skip
+
+    async def _on_unattended(self, scope: trio.CancelScope) -> None:
+        """Nobody came back to a room that never filled: it closes, its seats with it."""
+        if scope is not self._unattended or self.game.state != WAITING:
+            return
+        log.info("room %s: nobody there for %g s; closed", self.room_id,
+                 self.config.abandoned_after)  # fmt: skip
+        await self.store.close_room(self.room_id, {"reason": "abandoned"})
+        self._send.close()  # the room task ends once the inbox is empty
 
     async def _on_grace_expired(self, player: Player, scope: trio.CancelScope) -> None:
         """The dropped player did not come back in time: a leave, as in Scenario B."""
@@ -471,6 +488,21 @@ class Room:
         with scope:
             await trio.sleep(self.config.grace_period)
             await self._post_from_timer("grace_expired", player, scope)
+
+    def _watch_unattended(self) -> None:
+        """While the room fills with nobody connected, count down to closing it."""
+        if self.game.state != WAITING or self._unattended is not None:
+            return
+        if any(p.connection is not None for p in self.players):
+            return
+        assert self._nursery is not None
+        self._unattended = scope = trio.CancelScope()
+        self._nursery.start_soon(self._unattended_countdown, scope)
+
+    async def _unattended_countdown(self, scope: trio.CancelScope) -> None:
+        with scope:
+            await trio.sleep(self.config.abandoned_after)
+            await self._post_from_timer("unattended", scope)
 
     def _start_first_player_timer(self) -> None:
         assert self._nursery is not None

@@ -285,6 +285,11 @@ class SqliteStore:
             )
         await self._write(statements)
 
+    async def close_room(self, room_id: str, result: dict[str, Any]) -> None:
+        """A room that ended without a game (abandoned): kept, but not restored."""
+        sql = "UPDATE rooms SET finished = ?, result = ? WHERE room_id = ?"
+        await self._write([(sql, (time.time(), json.dumps(result), room_id))])
+
     # -- reads ----------------------------------------------------------------------
 
     def _messages_after(self, room_id: str, seat: int, last_id: int) -> list[dict[str, Any]]:

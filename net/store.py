@@ -46,6 +46,9 @@ class Store(Protocol):
 
     def unfinished_rooms(self) -> list[StoredRoom]: ...
 
+    async def close_room(self, room_id: str, result: dict[str, Any]) -> None:
+        """A room that ended without a game (abandoned): not to be restored."""
+
     def room_closed(self, room_id: str) -> None:
         """The room's task ended: a store that lives in memory lets it go."""
 
@@ -87,6 +90,9 @@ class MemoryStore:
 
     def unfinished_rooms(self) -> list[StoredRoom]:
         return []
+
+    async def close_room(self, room_id: str, result: dict[str, Any]) -> None:
+        return None
 
     def room_closed(self, room_id: str) -> None:
         for key in [k for k in self.outboxes if k[0] == room_id]:

@@ -6,6 +6,7 @@ import pytest
 import trio
 
 from cardgame.net.client import GameClient, LobbyClient, ServerError
+from cardgame.net.sqlite_store import SqliteStore
 
 
 async def test_rooms_listed_until_full(server):
@@ -155,3 +156,26 @@ async def test_roommates_ticker_every_4_seconds_once_per_player_until_full(start
                 room = server.lobby.rooms[ada_ticket.room_id]
                 assert len(room._tickers) == 2
                 assert all(ticker.cancel_called for ticker in room._tickers)
+
+
+async def test_a_room_nobody_comes_back_to_closes(start_server, clock, tmp_path):
+    """A room that has not filled closes after ``abandoned_after`` with nobody connected;
+    while somebody is connected it stays."""
+    store = SqliteStore(tmp_path / "games.db")
+    server = await start_server(store, abandoned_after=600, roommates_interval=4.0)
+    async with LobbyClient.connect(server.url) as lobby:
+        ticket = await lobby.create_room("empty", 3, "ada")
+    room = server.lobby.rooms[ticket.room_id]
+    async with GameClient.connect(server.url, ticket) as ada:
+        await receive_until(ada, "JOIN_GAME_REP")
+        with trio.move_on_after(1000):  # ada is there: the room stays however long
+            await room.closed.wait()
+        assert not room.closed.is_set()
+    left_at = trio.current_time()
+    await room.closed.wait()
+    assert trio.current_time() - left_at == pytest.approx(600, abs=1)
+    async with LobbyClient.connect(server.url) as lobby:
+        rooms, _ = await lobby.get_rooms()
+    assert ticket.room_id not in [r["room_id"] for r in rooms]
+    assert store.unfinished_rooms() == []  # not restored after a restart either
+    store.close()
