@@ -102,7 +102,7 @@ class Lobby:
 
     def room(self, room_id: str) -> Room:
         room = self.rooms.get(room_id)
-        if room is None:
+        if room is None or room.closing:
             raise ProtocolError("unknown_room", f"there is no room {room_id!r}")
         return room
 
@@ -218,7 +218,8 @@ class GameEndpoint:
             if self.room is not None:
                 raise ProtocolError("not_now", "this connection has already joined its game")
             data = message["payload"]["data"]
-            if data["room_id"] not in self.lobby.rooms and await self._replay_finished(data):
+            known = self.lobby.rooms.get(data["room_id"])
+            if (known is None or known.closing) and await self._replay_finished(data):
                 return
             room = self.lobby.room(data["room_id"])
             player = room.player_for(data["user_id"], data["token"])

@@ -103,6 +103,7 @@ class Room:
         self._unattended: trio.CancelScope | None = None  # a filling room with nobody in it
         self.moves_logged = 0
         self.restored = False
+        self.closing = False  # no seats, no joins: the room task is about to end
         self.done = trio.Event()  # the game is over
         self.closed = trio.Event()  # the room task has ended
 
@@ -137,7 +138,7 @@ class Room:
 
     def seats_left(self) -> int:
         """Seats a person may still take: none once the game has begun."""
-        if self.game.state != WAITING:
+        if self.game.state != WAITING or self.closing:
             return 0
         return self.humans - len([p for p in self.players if not p.computer])
 
@@ -224,6 +225,11 @@ class Room:
     async def _linger(self) -> None:
         """A finished room stays a while for late reconnections, then closes."""
         await trio.sleep(self.config.finished_linger)
+        self._close()
+
+    def _close(self) -> None:
+        """No seat or join from now on; the task ends once the inbox is empty."""
+        self.closing = True
         self._send.close()
 
     def _carry_on(self) -> None:
@@ -239,6 +245,10 @@ class Room:
         """A /game connection for a seat: replay what it missed, then carry on."""
         if conn.closed.is_set():
             return  # gone before its turn came: its disconnection changes nothing
+        if self.closing:
+            conn.refuse(ProtocolError("unknown_room", "the room has closed"), "JOIN_GAME")
+            conn.close(NORMAL_CLOSURE)
+            return
         if player.computer or player.seat in self.game.empty_seats:
             # A seat given up (left, or the grace period ran out): what it missed, no more.
             for message in await self.store.messages_after(self.room_id, player.seat, last_msg_id):
@@ -365,8 +375,8 @@ class Room:
             return
         log.info("room %s: nobody there for %g s; closed", self.room_id,
                  self.config.abandoned_after)  # fmt: skip
+        self._close()
         await self.store.close_room(self.room_id, {"reason": "abandoned"})
-        self._send.close()  # the room task ends once the inbox is empty
 
     async def _on_grace_expired(self, player: Player, scope: trio.CancelScope) -> None:
         """The dropped player did not come back in time: a leave, as in Scenario B."""

@@ -89,6 +89,7 @@ class _Batch:
 
     writes: list[list[Statement]] = field(default_factory=list)
     errors: list[BaseException | None] = field(default_factory=list)
+    failed: Exception | None = None  # the transaction as a whole
     done: trio.Event = field(default_factory=trio.Event)
 
 
@@ -201,12 +202,14 @@ class SqliteStore:
                     self._batch = _Batch()  # later arrivals form the next batch
                     try:
                         batch.errors = await self._run(self._tx, batch.writes)
-                    except BaseException as err:  # the transaction itself failed
-                        batch.errors = [err] * len(batch.writes)
+                    except Exception as err:  # the transaction itself failed: all of it
+                        batch.failed = err
                     finally:
                         batch.done.set()
         else:
             await batch.done.wait()
+        if batch.failed is not None:
+            raise StoreError(f"{self.path}: the write failed: {batch.failed}") from batch.failed
         error = batch.errors[index]
         if error is not None:
             raise error
@@ -221,7 +224,9 @@ class SqliteStore:
                 try:
                     for sql, params in statements:
                         db.execute(sql, params)
-                except sqlite3.Error as err:
+                except Exception as err:
+                    if not db.in_transaction:  # SQLite gave up the whole transaction (disk
+                        raise  # full, I/O error): every write of the batch fails with it
                     db.execute("ROLLBACK TO write")
                     errors.append(err)
                 else:

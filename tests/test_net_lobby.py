@@ -178,4 +178,8 @@ async def test_a_room_nobody_comes_back_to_closes(start_server, clock, tmp_path)
         rooms, _ = await lobby.get_rooms()
     assert ticket.room_id not in [r["room_id"] for r in rooms]
     assert store.unfinished_rooms() == []  # not restored after a restart either
+    async with LobbyClient.connect(server.url) as lobby:
+        with pytest.raises(ServerError) as refused:
+            await lobby.join_room(ticket.room_id, "bob")
+    assert refused.value.code == "unknown_room"
     store.close()

@@ -74,6 +74,21 @@ async def test_concurrent_writes_commit_together_and_fail_alone(tmp_path):
     store.close()
 
 
+async def test_a_full_disk_fails_the_batch_with_its_own_error_and_the_store_goes_on(tmp_path):
+    store = SqliteStore(tmp_path / "g.db")
+    await store.add_room("r1", "kitchen", 2)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages + 1}")
+    huge = {"cmd": "X", "msg_id": "1", "payload": {"prompt": "x" * 100_000}}
+    with pytest.raises(StoreError, match="full"):
+        await store.record("r1", Game(2, seed=1), [(0, huge)])
+    store._db.execute("PRAGMA max_page_count = 1000000")
+    small = {"cmd": "X", "msg_id": "1", "payload": {}}
+    await store.record("r1", Game(2, seed=1), [(0, small)])
+    assert await store.messages_after("r1", 0, 0) == [small]
+    store.close()
+
+
 def test_new_file_gets_schema_and_application_id(tmp_path):
     path = tmp_path / "new.db"
     SqliteStore(path).close()
