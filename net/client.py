@@ -308,13 +308,10 @@ class GameClient(_Endpoint):
         server says which question waits for this seat (``pending_question``) and
         whether it is leaving (``leaving``), which tells what was applied.
         """
-        unapplied, self._unapplied = self._unapplied, None
-        if unapplied is not None and unapplied[1] != self.reconnects:
-            frame = unapplied[0]
+        if self._unapplied is not None and self._unapplied[1] != self.reconnects:
+            frame, self._unapplied = self._unapplied[0], None
             if frame["payload"]["reply_to"] == joined.get("pending_question"):
                 await self._resend(frame)
-        elif unapplied is not None:
-            self._unapplied = unapplied
         if self._leaving is not None and self._leaving[1] != self.reconnects:
             frame = self._leaving[0]
             asked_only = frame["cmd"] == "GAME_MESSAGE"

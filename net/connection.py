@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import trio
@@ -97,6 +97,15 @@ class Connection:
     def refuse(self, err: ProtocolError, cmd: str | None, msg_id: str = "0") -> None:
         """An ERROR outside any player's numbered stream."""
         self.deliver(envelope("ERROR", msg_id, err.sentence, error_data(err.code, cmd)))
+
+    def turn_away(
+        self, err: ProtocolError, cmd: str, missed: Iterable[dict[str, Any]] = ()
+    ) -> None:
+        """What the client missed, then why there is nothing more for it here; then close."""
+        for message in missed:
+            self.deliver(message)
+        self.refuse(err, cmd)
+        self.close(NORMAL_CLOSURE)
 
     def close(self, code: int = GOING_AWAY) -> None:
         """Ask the connection to end; the writer sends the close frame."""

@@ -21,7 +21,7 @@ from cardgame.fsm.game import ProtocolError
 from cardgame.fsm.snapshot import SnapshotError
 
 from .config import ServerConfig
-from .connection import INTERNAL_ERROR, NORMAL_CLOSURE, Connection
+from .connection import INTERNAL_ERROR, Connection
 from .protocol import check_name, envelope
 from .room import Player, Room, hash_token
 from .store import Store
@@ -237,10 +237,7 @@ class GameEndpoint:
         seat = await store.seat_of(data["room_id"], data["user_id"], hash_token(data["token"]))
         if seat is None:
             return False  # unknown_room, as for any room the server does not know
-        last = data.get("last_msg_id", 0)
-        for message in await store.messages_after(data["room_id"], seat, last):
-            self.conn.deliver(message)
+        missed = await store.messages_after(data["room_id"], seat, data.get("last_msg_id", 0))
         over = "the game is over; you have everything it sent you"
-        self.conn.refuse(ProtocolError("game_finished", over), "JOIN_GAME")
-        self.conn.close(NORMAL_CLOSURE)
+        self.conn.turn_away(ProtocolError("game_finished", over), "JOIN_GAME", missed)
         return True

@@ -140,7 +140,7 @@ class Room:
         """Seats a person may still take: none once the game has begun."""
         if self.game.state != WAITING or self.closing:
             return 0
-        return self.humans - len([p for p in self.players if not p.computer])
+        return self.humans - len(self.human_players())
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -246,16 +246,13 @@ class Room:
         if conn.closed.is_set():
             return  # gone before its turn came: its disconnection changes nothing
         if self.closing:
-            conn.refuse(ProtocolError("unknown_room", "the room has closed"), "JOIN_GAME")
-            conn.close(NORMAL_CLOSURE)
+            conn.turn_away(ProtocolError("unknown_room", "the room has closed"), "JOIN_GAME")
             return
         if player.computer or player.seat in self.game.empty_seats:
             # A seat given up (left, or the grace period ran out): what it missed, no more.
-            for message in await self.store.messages_after(self.room_id, player.seat, last_msg_id):
-                conn.deliver(message)
+            missed = await self.store.messages_after(self.room_id, player.seat, last_msg_id)
             why = "you left this game; a computer has your seat"
-            conn.refuse(ProtocolError("not_playing", why), "JOIN_GAME")
-            conn.close(NORMAL_CLOSURE)
+            conn.turn_away(ProtocolError("not_playing", why), "JOIN_GAME", missed)
             return
         old = player.connection
         if old is not None and old is not conn:
@@ -289,10 +286,9 @@ class Room:
             await self._send_out([reply])
         log.info("room %s: %s connected", self.room_id, player.name)
         if first_time and self.game.state == WAITING:
-            assert self._nursery is not None
-            ticker = trio.CancelScope()  # registered now, so that _begin below can cancel it
-            self._tickers.append(ticker)
-            self._nursery.start_soon(self._tick_roommates, player, ticker)
+            # registered now, so that _begin below can cancel it
+            interval = self.config.roommates_interval
+            self._tickers.append(self._start_timer(interval, "tick", player, repeat=True))
         everyone_here = all(p.ever_connected for p in self.human_players())
         if self.game.state == WAITING and self.seats_left() == 0 and everyone_here:
             await self._begin()
@@ -342,7 +338,7 @@ class Room:
                                    self._roommates(player.seat))  # fmt: skip
             await self._send_out([reply])
 
-    async def _on_tick(self, player: Player) -> None:
+    async def _on_tick(self, player: Player, _: trio.CancelScope) -> None:
         """The roommates while the room fills: a status, not part of the game's story.
 
         Ticks are unnumbered (msg_id "0") and never stored: a resuming client needs the
@@ -352,7 +348,7 @@ class Room:
             roommates = self._roommates(player.seat)
             player.connection.deliver(envelope(TICK_CMD, "0", TICK_PROMPT, roommates))
 
-    async def _on_first_player_timeout(self) -> None:
+    async def _on_first_player_timeout(self, _: trio.CancelScope) -> None:
         if self.game.state == CHOOSING_FIRST:
             await self._apply(None, None, lambda: self.game.choose_first(None),
                               {"action": "first_player_timeout"})  # fmt: skip
@@ -466,16 +462,26 @@ class Room:
 
     # -- timers ---------------------------------------------------------------------
 
-    async def _tick_roommates(self, player: Player, scope: trio.CancelScope) -> None:
+    def _start_timer(
+        self, seconds: float, event: str, *args: Any, repeat: bool = False
+    ) -> trio.CancelScope:
+        """A task in the room's nursery that posts ``event`` after ``seconds`` (or every
+        ``seconds``), its cancel scope last, so that a handler can tell a stale timer."""
+        assert self._nursery is not None
+        scope = trio.CancelScope()
+        self._nursery.start_soon(self._timer, scope, seconds, (event, *args, scope), repeat)
+        return scope
+
+    async def _timer(
+        self, scope: trio.CancelScope, seconds: float, event: tuple[Any, ...], repeat: bool
+    ) -> None:
         with scope:
             while True:
-                await trio.sleep(self.config.roommates_interval)
-                await self._post_from_timer("tick", player)
-
-    async def _post_from_timer(self, *event: Any) -> None:
-        """A timer that fires as the room closes has nothing left to tell."""
-        with suppress(ProtocolError):
-            await self.post(*event)
+                await trio.sleep(seconds)
+                with suppress(ProtocolError):  # the room closed meanwhile: nothing to tell
+                    await self.post(*event)
+                if not repeat:
+                    return
 
     def _in_game(self, player: Player) -> bool:
         game = self.game
@@ -489,15 +495,10 @@ class Room:
         """Start the grace period of a player in a game who has no connection."""
         if not self._in_game(player) or player.seat in self._grace:
             return False
-        assert self._nursery is not None
-        self._grace[player.seat] = scope = trio.CancelScope()
-        self._nursery.start_soon(self._grace_countdown, player, scope)
+        self._grace[player.seat] = self._start_timer(
+            self.config.grace_period, "grace_expired", player
+        )
         return True
-
-    async def _grace_countdown(self, player: Player, scope: trio.CancelScope) -> None:
-        with scope:
-            await trio.sleep(self.config.grace_period)
-            await self._post_from_timer("grace_expired", player, scope)
 
     def _watch_unattended(self) -> None:
         """While the room fills with nobody connected, count down to closing it."""
@@ -505,24 +506,12 @@ class Room:
             return
         if any(p.connection is not None for p in self.players):
             return
-        assert self._nursery is not None
-        self._unattended = scope = trio.CancelScope()
-        self._nursery.start_soon(self._unattended_countdown, scope)
-
-    async def _unattended_countdown(self, scope: trio.CancelScope) -> None:
-        with scope:
-            await trio.sleep(self.config.abandoned_after)
-            await self._post_from_timer("unattended", scope)
+        self._unattended = self._start_timer(self.config.abandoned_after, "unattended")
 
     def _start_first_player_timer(self) -> None:
-        assert self._nursery is not None
-        self._first_player_timer = trio.CancelScope()
-        self._nursery.start_soon(self._first_player_countdown, self._first_player_timer)
-
-    async def _first_player_countdown(self, scope: trio.CancelScope) -> None:
-        with scope:
-            await trio.sleep(self.config.first_player_timeout)
-            await self._post_from_timer("first_player_timeout")
+        self._first_player_timer = self._start_timer(
+            self.config.first_player_timeout, "first_player_timeout"
+        )
 
     # -- helpers --------------------------------------------------------------------
 
