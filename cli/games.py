@@ -8,8 +8,16 @@ import time
 import click
 
 from cardgame.cli.serve import default_db, open_store
+from cardgame.net.sqlite_store import StoredRoom
 
 _DB = click.option("--db", default=None, help="SQLite file (default: the user data directory).")
+
+
+def _names(room: StoredRoom) -> list[str]:
+    """Every seat's name once the game began (computers too), else the people seated."""
+    return [s["name"] for s in (room.snapshot or {}).get("seats", [])] or [
+        p["name"] for p in room.players
+    ]
 
 
 def _result_line(result: dict | None, names: list[str]) -> str:
@@ -34,8 +42,7 @@ def games(db: str | None) -> None:
         if not rooms:
             click.echo("no games yet")
         for room in rooms:
-            names = [s["name"] for s in (room.snapshot or {}).get("seats", [])]
-            names = names or [p["name"] for p in room.players]
+            names = _names(room)
             click.echo(f"{room.room_id}  {room.name:<20} {room.size} seats  "
                        f"{room.moves_logged:>4} moves  {_result_line(room.result, names)}"
                        f"  [{', '.join(names)}]")  # fmt: skip
@@ -53,10 +60,10 @@ def replay(room_id: str, db: str | None) -> None:
     """
     store = open_store(db or str(default_db()), readonly=True)
     try:
-        room = next((r for r in store.all_rooms() if r.room_id == room_id), None)
+        room = store.room(room_id)
         if room is None:
             raise click.ClickException(f"there is no game {room_id!r} in the database")
-        names = [s["name"] for s in (room.snapshot or {}).get("seats", [])]
+        names = _names(room)
         click.echo(f"{room.room_id} {room.name!r}: {', '.join(names)}")
         for move in store.moves(room_id):
             seat = move["seat"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import click
@@ -10,7 +11,31 @@ from cardgame import __version__
 from cardgame.fsm.bots import STRATEGIES
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Each command's module is imported when that command runs, not at every start:
+    ``play`` pulls in rich's markdown, ``serve`` the server, and neither needs the other."""
+
+    LAZY: dict[str, str] = {
+        "serve": "cardgame.cli.serve:serve",
+        "games": "cardgame.cli.games:games",
+        "replay": "cardgame.cli.games:replay",
+        "play": "cardgame.cli.play:play",
+        "bots": "cardgame.cli.bots_cmd:bots",
+        "diagram": "cardgame.cli.diagram:diagram",
+        "rules": "cardgame.cli.rules_cmd:rules",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.LAZY:
+            return super().get_command(ctx, name)
+        module, attribute = self.LAZY[name].split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cardgame")
 def main() -> None:
     """Discard, a multiplayer shedding card game in the Uno family, over WebSockets."""
@@ -53,25 +78,3 @@ def simulate(players: int, games: int, seed: int, bots: str, as_json: bool) -> N
     for name, count in sorted(summary["wins"].items(), key=lambda kv: -kv[1]):
         click.echo(f"wins {name:<11} {count} ({100 * count / summary['games']:.1f}%)")
     click.echo(f"conservation     {'held' if summary['conservation_ok'] else 'BROKEN'}")
-
-
-def _register() -> None:
-    from cardgame.cli.games import games, replay
-    from cardgame.cli.serve import serve
-
-    main.add_command(serve)
-    main.add_command(games)
-    main.add_command(replay)
-    from cardgame.cli.bots_cmd import bots
-    from cardgame.cli.play import play
-
-    main.add_command(play)
-    main.add_command(bots)
-    from cardgame.cli.diagram import diagram
-    from cardgame.cli.rules_cmd import rules
-
-    main.add_command(diagram)
-    main.add_command(rules)
-
-
-_register()

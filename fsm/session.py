@@ -46,7 +46,8 @@ SESSION_STATES: Final = [
     LEAVING,
     CLOSED,
 ]
-#: Events told to one player that do not move the game: what they picked, who dropped.
+#: Events told to one player that do not move the game: the cards they picked, and a
+#: player who lost the connection or came back.
 ASIDES: Final = frozenset({"picked", "away", "back"})
 IN_GAME: Final = [PLAYING, AWAITING_OPTION, AWAITING_CARDS, PAUSED]
 ANSWERING: Final = [AWAITING_OPTION, AWAITING_CARDS]

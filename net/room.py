@@ -372,7 +372,7 @@ class Room:
         log.info("room %s: nobody there for %g s; closed", self.room_id,
                  self.config.abandoned_after)  # fmt: skip
         self._close()
-        await self.store.close_room(self.room_id, {"reason": "abandoned"})
+        await self.store.abandon_room(self.room_id)
 
     async def _on_grace_expired(self, player: Player, scope: trio.CancelScope) -> None:
         """The dropped player did not come back in time: a leave, as in Scenario B."""

@@ -290,10 +290,11 @@ class SqliteStore:
             )
         await self._write(statements)
 
-    async def close_room(self, room_id: str, result: dict[str, Any]) -> None:
+    async def abandon_room(self, room_id: str) -> None:
         """A room that ended without a game (abandoned): kept, but not restored."""
         sql = "UPDATE rooms SET finished = ?, result = ? WHERE room_id = ?"
-        await self._write([(sql, (time.time(), json.dumps(result), room_id))])
+        result = json.dumps({"reason": "abandoned"})
+        await self._write([(sql, (time.time(), result, room_id))])
 
     # -- reads ----------------------------------------------------------------------
 
@@ -320,14 +321,14 @@ class SqliteStore:
         """Everything sent to the seat after ``last_id``, in order (for resumption)."""
         return await self._run(self._messages_after, room_id, seat, last_id)
 
-    def _rooms(self, unfinished_only: bool) -> list[StoredRoom]:
+    def _rooms(self, where: str = "", params: tuple[Any, ...] = ()) -> list[StoredRoom]:
         db = self._db
-        where = "WHERE r.finished IS NULL" if unfinished_only else ""
         rooms = []
         for room_id, name, size, computers, finished, result, snapshot, logged in db.execute(
             "SELECT r.room_id, r.name, r.size, r.computers, r.finished, r.result, g.snapshot, "
             "(SELECT count(*) FROM moves m WHERE m.room_id = r.room_id) "
-            f"FROM rooms r LEFT JOIN games g USING (room_id) {where} ORDER BY r.created"
+            f"FROM rooms r LEFT JOIN games g USING (room_id) {where} ORDER BY r.created",
+            params,
         ).fetchall():
             players = [
                 {"user_id": u, "seat": s, "name": n, "token_hash": h}
@@ -357,10 +358,13 @@ class SqliteStore:
 
     def unfinished_rooms(self) -> list[StoredRoom]:
         """Rooms to restore at start-up (called before the server accepts connections)."""
-        return self._rooms(unfinished_only=True)
+        return self._rooms("WHERE r.finished IS NULL")
 
     def all_rooms(self) -> list[StoredRoom]:
-        return self._rooms(unfinished_only=False)
+        return self._rooms()
+
+    def room(self, room_id: str) -> StoredRoom | None:
+        return next(iter(self._rooms("WHERE r.room_id = ?", (room_id,))), None)
 
     def moves(self, room_id: str) -> list[dict[str, Any]]:
         """The move log of a game, oldest first: ``{n, seat, event, at}``."""

@@ -46,7 +46,7 @@ class Store(Protocol):
 
     def unfinished_rooms(self) -> list[StoredRoom]: ...
 
-    async def close_room(self, room_id: str, result: dict[str, Any]) -> None:
+    async def abandon_room(self, room_id: str) -> None:
         """A room that ended without a game (abandoned): not to be restored."""
 
     def room_closed(self, room_id: str) -> None:
@@ -91,7 +91,7 @@ class MemoryStore:
     def unfinished_rooms(self) -> list[StoredRoom]:
         return []
 
-    async def close_room(self, room_id: str, result: dict[str, Any]) -> None:
+    async def abandon_room(self, room_id: str) -> None:
         return None
 
     def room_closed(self, room_id: str) -> None:
