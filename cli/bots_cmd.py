@@ -13,6 +13,7 @@ import secrets
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import click
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from cardgame.cli.play import run_command
 from cardgame.fsm.bots import STRATEGIES
 from cardgame.net.client import (
     Backoff,
@@ -98,8 +100,10 @@ async def play_seat(url: str, ticket: Ticket, strategy: str, seed: int, tally: T
     tally.game_over(ticket.room_id)
 
 
-def room_sizes(count: int, rooms: int) -> list[int]:
-    """``count`` bots in ``rooms`` rooms, as even as can be; each room seats 2 to 8."""
+def room_sizes(count: int, rooms: int | None = None) -> list[int]:
+    """``count`` bots in ``rooms`` rooms (None: the fewest), as even as can be; each
+    room seats 2 to 8."""
+    rooms = rooms or max(1, -(-count // 8))
     sizes = [count // rooms + (1 if i < count % rooms else 0) for i in range(rooms)]
     if not all(2 <= s <= 8 for s in sizes):
         raise click.BadParameter(
@@ -188,8 +192,7 @@ async def run_bots(
         for index in range(1, count + 1):
             tables.append(lambda i=index: run_joiner(url, i, strategy, seed, tally))
     else:
-        sizes = room_sizes(count, rooms or max(1, -(-count // 8)))
-        for index, size in enumerate(sizes, start=1):
+        for index, size in enumerate(room_sizes(count, rooms), start=1):
             tables.append(lambda i=index, s=size: run_room(url, i, s, strategy, seed, tally))
     with Live(tally.line(), console=console, auto_refresh=False, transient=False) as live:
 
@@ -248,11 +251,10 @@ def bots(
 
     Example: cardgame bots --server ws://127.0.0.1:8888 --count 8 --games 10
     """
-    from cardgame.cli.play import run_command
-
     if not join:
-        room_sizes(count, rooms or max(1, -(-count // 8)))  # refuse a bad split before starting
+        room_sizes(count, rooms)  # refuse a bad split before starting
     tally = run_command(
-        run_bots, server, server, count, strategy, rooms, games, join, seed, None, True
+        partial(run_bots, server, count, strategy, rooms, games, join, seed, stop_on_sigint=True),
+        server,
     )
     click.echo(f"{tally.finished} game(s) finished, {tally.moves} moves.")

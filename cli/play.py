@@ -28,7 +28,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,14 +37,23 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.text import Text
 
-from cardgame.fsm import game as game_module
-from cardgame.fsm.cards import parse_card
-from cardgame.fsm.game import USER_INPUT_CONTINUE, ProtocolError
-from cardgame.fsm.session import Session
-from cardgame.net.client import Backoff, GameClient, LobbyClient, ServerError, Ticket
-from cardgame.net.protocol import check_name
+from cardgame.fsm.cards import DROP, parse_card
+from cardgame.fsm.game import (
+    _QUESTION_PROMPTS,
+    Q_DROP,
+    Q_FIRST_PLAYER,
+    Q_REQUEST,
+    Q_TURN,
+    Q_VOTE,
+    USER_INPUT_CONTINUE,
+    ProtocolError,
+)
+from cardgame.fsm.session import WAITING, Session
+from cardgame.net.client import Backoff, GameClient, LobbyClient, ServerError, Ticket, bot_view
+from cardgame.net.protocol import MAX_NAME, check_name
 
 from . import render
+from .rules_cmd import rules_text
 
 Message = dict[str, Any]
 
@@ -296,15 +304,15 @@ def parse_vote(text: str) -> Reply:
 
 def parse_answer(ask: Ask, text: str) -> Reply:
     view = ask.view or {}
-    if ask.kind == "turn":
+    if ask.kind == Q_TURN:
         return parse_turn(text, view)
-    if ask.kind == "drop":
+    if ask.kind == Q_DROP:
         return parse_drop(text, view, ask.count)
-    if ask.kind == "request":
+    if ask.kind == Q_REQUEST:
         return parse_option(text, ask.options)
-    if ask.kind == "first_player":
+    if ask.kind == Q_FIRST_PLAYER:
         return parse_first_player(text, view, ask.options)
-    if ask.kind == "vote":
+    if ask.kind == Q_VOTE:
         return parse_vote(text)
     common = _common(text)
     return common or _refuse("Nothing is asked of you now: wait, `r` for the rules, `q` to leave.")
@@ -324,21 +332,13 @@ def left_game_path(room_id: str) -> Path:
     return data_home() / "left-games" / f"{safe}.json"
 
 
-def rules_text() -> str | None:
-    """The packaged rules (``cardgame/RULES.md``), or None when this install has none."""
-    try:
-        return (resources.files("cardgame") / "RULES.md").read_text(encoding="utf-8")
-    except (OSError, ModuleNotFoundError):
-        return None
-
-
 def default_name() -> str:
     try:
         name = getpass.getuser()
     except Exception:  # no user database entry (containers)
         name = ""
     try:
-        return check_name(name[:32] or "player")
+        return check_name(name[:MAX_NAME] or "player")
     except ProtocolError:
         return "player"
 
@@ -346,7 +346,14 @@ def default_name() -> str:
 # -- the client --------------------------------------------------------------------------
 
 
-_QUESTION_PROMPTS: dict[str, str] = getattr(game_module, "_QUESTION_PROMPTS", {})
+# The prompt for each question kind: short, the help line under the hand explains it.
+PROMPTS: dict[str, str] = {
+    Q_TURN: "Your move:",
+    Q_DROP: "Cards to drop:",
+    Q_REQUEST: "Colour or shape:",
+    Q_FIRST_PLAYER: "Player number:",
+    Q_VOTE: "Computer player (y/n)?",
+}
 
 MENU = "1 join an existing room (recommended)\n2 create a room\n3 exit"
 
@@ -482,13 +489,11 @@ class TerminalClient:
 
     async def lobby(self) -> Ticket | None:
         """The start menu, until the player holds a seat (or exits: None)."""
-        quit_ = False
         async with LobbyClient.connect(self.url) as lobby:
             try:
                 return await self._menu(lobby)
             except Quit:
-                quit_ = True  # raised again outside the connection's nursery
-        assert quit_
+                pass  # raised again outside the connection's nursery
         raise Quit("end of input")
 
     async def _menu(self, lobby: LobbyClient) -> Ticket | None:
@@ -593,7 +598,9 @@ class TerminalClient:
         name = await self.user_name()
         await lobby.creating(name)
         room_name = await self.ask_name(
-            f"Room name (Enter for {name}'s room):", "room_name", default=f"{name}'s room"[:32]
+            f"Room name (Enter for {name}'s room):",
+            "room_name",
+            default=f"{name}'s room"[:MAX_NAME],
         )
         players = await self.ask_int("Number of players, you included (2-8):", 2, 8, "players")
         computers = await self.ask_int(
@@ -625,8 +632,9 @@ class TerminalClient:
         return outcome
 
     def show_rules(self) -> None:
-        text = rules_text()
-        if text is None:
+        try:
+            text = rules_text()
+        except OSError:
             self.say("The rules are not packaged with this installation (RULES.md is missing).")
         else:
             self.say(Markdown(text))
@@ -692,16 +700,9 @@ class _GameRun:
             return Ask("wait", view=self.game.view, optional=True)
         data = question["payload"]["data"]
         kind = data["question"]
-        prompts = {
-            "turn": "Your move:",
-            "drop": "Cards to drop:",
-            "request": "Colour or shape:",
-            "first_player": "Player number:",
-            "vote": "Computer player (y/n)?",
-        }
         return Ask(
             kind,
-            prompts.get(kind, ">"),
+            PROMPTS.get(kind, ">"),
             view=data,
             options=question["payload"].get("extra_data") or [],
             count=data.get("count", 0),
@@ -741,7 +742,7 @@ class _GameRun:
             return None
         if cmd in ("JOIN_GAME_REP", "GET_ROOMATES_REP"):
             line = render.roommates(data)
-            if line.plain != client._shown_roommates and self.session.state == "waiting":
+            if line.plain != client._shown_roommates and self.session.state == WAITING:
                 client._shown_roommates = line.plain
                 client.say(line)
             return None
@@ -755,9 +756,10 @@ class _GameRun:
             client.say(render.picked(message, glyphs))
             return None
         prompt = payload.get("prompt") or ""
-        kind = data.get("question")
-        if kind and prompt.endswith(_QUESTION_PROMPTS.get(kind, "\0")):
-            prompt = prompt[: -len(_QUESTION_PROMPTS[kind])].rstrip()
+        # The server's question sentence is for any client; the help line says it for this one.
+        asked = _QUESTION_PROMPTS.get(data.get("question"))
+        if asked and prompt.endswith(asked):
+            prompt = prompt.removesuffix(asked).rstrip()
         style = "bold" if event in ("game_begin", "paused", "resumed", "game_over") else ""
         client.say(Text.assemble(render.sentence(prompt, glyphs), style=style))
         if event == "game_over":
@@ -775,12 +777,12 @@ class _GameRun:
         data = message["payload"]["data"]
         ask = self.ask_for(message)
         client.say(Text(""), render.table(data, glyphs))
-        if ask.kind == "turn":
+        if ask.kind == Q_TURN:
             client.say(render.hand(data, glyphs, marked=render.playable(data)))
-        elif ask.kind == "drop":
+        elif ask.kind == Q_DROP:
             normals = {t for t in data["hand"] if not parse_card(t).special}
             client.say(render.hand(data, glyphs, marked=normals))
-        elif ask.kind == "request":
+        elif ask.kind == Q_REQUEST:
             listed = "  ".join(f"{n} {o}" for n, o in enumerate(ask.options, start=1))
             client.say(render.hand(data, glyphs), Text(listed))
         else:
@@ -790,9 +792,9 @@ class _GameRun:
     def help(self, ask: Ask) -> str:
         """Exactly what the prompt expects."""
         view = ask.view or {}
-        if ask.kind == "turn":
+        if ask.kind == Q_TURN:
             if view.get("penalty"):
-                symbol = parse_card(view["top_card"]).sign
+                symbol = bot_view(view).penalty_symbol
                 text = (
                     f"You must pick {view['penalty']}: type `d` to take them, or the number of "
                     f"a {render.SYMBOL_NAMES[symbol]} card to pass them on."
@@ -805,7 +807,7 @@ class _GameRun:
                 if view.get("request"):
                     text += f" {view['request']} was asked for: play it or an ?, or draw."
             hand = view.get("hand", [])
-            drops = any(parse_card(t).sign == "-" for t in hand)
+            drops = any(parse_card(t).sign == DROP for t in hand)
             if len(hand) in (2, 3) or (drops and len(hand) <= 5):
                 text += (
                     "\nLast card: if your play leaves you one card, add `!` (like `1!`), "
@@ -813,19 +815,19 @@ class _GameRun:
                 )
             text += "\n* marks the cards that match. `r` shows the rules, `q` leaves the game."
             return text
-        if ask.kind == "drop":
+        if ask.kind == Q_DROP:
             count = ask.count
             return (
                 f"Drop {count} normal card{'s' if count != 1 else ''} (marked *): type "
                 f"{'its number, like `2`' if count == 1 else f'{count} numbers, like `2 4`'}."
             )
-        if ask.kind == "request":
+        if ask.kind == Q_REQUEST:
             return "Name a colour or a shape for the next player: type its number or its name."
-        if ask.kind == "first_player":
+        if ask.kind == Q_FIRST_PLAYER:
             players = view.get("players", [])
             listed = ", ".join(f"{n} {p['name']}" for n, p in enumerate(players, start=1))
             return f"Who plays first? Type a player's number ({listed})."
-        if ask.kind == "vote":
+        if ask.kind == Q_VOTE:
             return (
                 "Should a computer player take the empty seat? Type `y` or `n` "
                 "(`n` ends the game; `q` to leave too)."
@@ -837,7 +839,7 @@ class _GameRun:
     async def leave(self) -> str | None:
         """Ask to leave, save the paused state, send LEAVE, wait for LEAVE_REP."""
         client, game = self.client, self.game
-        if self.session.state == "waiting":
+        if self.session.state == WAITING:
             client.say("You left the room before the game began.")
             return "left"
         await game.request_leave()

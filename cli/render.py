@@ -19,6 +19,8 @@ from rich.text import Text
 
 from cardgame.fsm import rules
 from cardgame.fsm.cards import COLOURS, SHAPES, SYMBOL_NAMES, SYMBOLS, parse_card
+from cardgame.fsm.game import FINISHED, WAITING
+from cardgame.net.client import bot_view
 
 COLOUR_STYLES: Final = {
     "red": "bold red",
@@ -96,12 +98,8 @@ def sentence(text: str, glyphs: dict[str, str] = UNICODE_GLYPHS) -> Text:
 
 def playable(view: dict[str, Any]) -> set[str]:
     """The cards of the hand that may be played alone now (a hint; the server decides)."""
-    if not view.get("top_card"):
-        return set()
-    hand = [parse_card(t) for t in view["hand"]]
-    top = parse_card(view["top_card"])
-    penalty_symbol = top.sign if view.get("penalty") else None
-    plays = rules.legal_plays(hand, top, view.get("request"), penalty_symbol)
+    seen = bot_view(view)
+    plays = rules.legal_plays(seen.hand, seen.top_card, seen.request, seen.penalty_symbol)
     return {play[0].text for play in plays if len(play) == 1}
 
 
@@ -122,20 +120,24 @@ def hand(
     return Columns(items, padding=(0, 2))
 
 
+def player_name(seat: int, player: dict[str, Any], you: int | None) -> str:
+    """A player's name, and whether that is you or a computer."""
+    if seat == you:
+        return f"{player['name']} (you)"
+    if player.get("computer"):
+        return f"{player['name']} (computer)"
+    return player["name"]
+
+
 def players_line(view: dict[str, Any]) -> Text:
     """Every player and how many cards they hold; ``>`` marks whose turn it is."""
     line = Text("Players: ")
     for seat, player in enumerate(view["players"]):
         if seat:
             line.append(" | ")
-        turn = seat == view.get("turn") and view.get("state") not in ("waiting", "finished")
-        style = "bold reverse" if turn else ""
-        label = f"{'> ' if turn else ''}{seat + 1} {player['name']}"
-        if seat == view.get("you"):
-            label += " (you)"
-        elif player.get("computer"):
-            label += " (computer)"
-        line.append(label, style=style)
+        turn = seat == view.get("turn") and view.get("state") not in (WAITING, FINISHED)
+        label = f"{'> ' if turn else ''}{seat + 1} {player_name(seat, player, view.get('you'))}"
+        line.append(label, style="bold reverse" if turn else "")
         line.append(f" {player['cards']} card{'s' if player['cards'] != 1 else ''}")
     return line
 
@@ -147,7 +149,7 @@ def table(view: dict[str, Any], glyphs: dict[str, str] = UNICODE_GLYPHS) -> Rend
     top.append(f"    Market: {view.get('market', '?')} cards")
     lines: list[RenderableType] = [top, players_line(view)]
     if view.get("penalty"):
-        symbol = parse_card(view["top_card"]).sign
+        symbol = bot_view(view).penalty_symbol
         lines.append(
             Text(
                 f"Penalty pending: pick {view['penalty']} (or stack another "
@@ -222,14 +224,8 @@ def rooms(open_rooms: list[dict[str, Any]], creations: list[dict[str, Any]]) -> 
 
 def roommates(data: dict[str, Any]) -> Text:
     """A waiting room's line: who is there and how many seats are left."""
-    names = []
-    for seat, player in enumerate(data.get("players", [])):
-        label = player["name"]
-        if seat == data.get("you"):
-            label += " (you)"
-        elif player.get("computer"):
-            label += " (computer)"
-        names.append(label)
+    players = data.get("players", [])
+    names = [player_name(seat, player, data.get("you")) for seat, player in enumerate(players)]
     left = data.get("seats_left", 0)
     waiting = (
         f"waiting for {left} more player{'s' if left != 1 else ''}"

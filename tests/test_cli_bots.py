@@ -74,6 +74,7 @@ async def test_cardgame_bots_command_finishes_its_games(server):
 
 def test_a_room_seats_two_to_eight():
     assert room_sizes(9, 2) == [5, 4]
+    assert room_sizes(20) == [7, 7, 6]  # the fewest rooms
     result = CliRunner().invoke(main, ["bots", "--count", "20", "--rooms", "1"])
     assert result.exit_code == 2 and "a room seats 2 to 8" in result.output
 

@@ -23,7 +23,6 @@ import trio
 from rich.console import Console
 from trio_websocket import WebSocketConnection
 
-from cardgame.cli import play as play_module
 from cardgame.cli.play import (
     NO_LINE,
     Ask,
@@ -378,5 +377,7 @@ def test_play_help_has_an_example():
     assert "Example: cardgame play --computers 3" in done.stdout
 
 
-def test_rules_are_read_from_the_package():
-    assert "Discard" in (play_module.rules_text() or "")
+def test_r_shows_the_rules_read_from_the_package():
+    client = TerminalClient("ws://127.0.0.1:1", ScriptedLines(lambda ask: None), console())
+    client.show_rules()
+    assert "Discard" in output(client) and "not packaged" not in output(client)
