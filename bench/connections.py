@@ -26,9 +26,6 @@ import argparse
 import json
 import math
 import resource
-import shlex
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,8 +34,8 @@ from typing import Any
 
 import psutil
 import trio
-from load import seat as lobby_seat
-from server_load import CARDGAME, free_port, machine, wait_listening
+from common import CARDGAME, cpu_seconds, errors_logged, free_port, machine, reproduce, running
+from load import join_game, seat_room
 from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
 
 GOAL_KB = 30
@@ -62,24 +59,6 @@ def rss(process: psutil.Process) -> int:
     return process.memory_info().rss
 
 
-def cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
-
-
-async def seat_room(
-    url: str, number: int, size: int, people: int, limit: trio.Semaphore, tickets: list
-) -> None:
-    async with limit:
-        data = {"room_name": f"idle-{number}", "num_of_players": size, "user_name": "p0"}
-        first = await lobby_seat(url, "CREATE_A_ROOM", data)
-    tickets.append(first)
-    for seat in range(1, people):
-        async with limit:
-            data = {"room_id": first["room_id"], "user_name": f"p{seat}"}
-            tickets.append(await lobby_seat(url, "JOIN_ROOM", data))
-
-
 class Holder:
     """Every /game connection of this process, the ticks they receive, and what failed."""
 
@@ -97,9 +76,7 @@ class Holder:
         joining = True
         try:
             async with open_websocket_url(f"{url}/game") as ws:
-                hello = {k: ticket[k] for k in ("room_id", "user_id", "token")}
-                frame = {"cmd": "JOIN_GAME", "msg_id": "c1", "payload": {"data": hello}}
-                await ws.send_message(json.dumps(frame))
+                await ws.send_message(join_game(ticket))
                 while json.loads(await ws.get_message())["cmd"] != "JOIN_GAME_REP":
                     pass
                 self.joined += 1
@@ -124,9 +101,9 @@ async def measure(args: argparse.Namespace, url: str, server: psutil.Process) ->
     out: dict[str, Any] = {}
     await trio.sleep(args.settle)
     out["rss_fresh_mb"] = rss(server) / 2**20
-    cpu0 = cpu(server)
+    cpu0 = cpu_seconds(server)
     await trio.sleep(args.settle)
-    out["idle_cpu_per_s_fresh"] = (cpu(server) - cpu0) / args.settle
+    out["idle_cpu_per_s_fresh"] = (cpu_seconds(server) - cpu0) / args.settle
 
     people = args.room_size - 1  # one seat stays empty: the room never fills
     rooms = math.ceil(args.connections / people)
@@ -136,7 +113,8 @@ async def measure(args: argparse.Namespace, url: str, server: psutil.Process) ->
     async with trio.open_nursery() as nursery:
         for number in range(rooms):
             seats = min(people, args.connections - number * people)
-            nursery.start_soon(seat_room, url, number, args.room_size, seats, limit, tickets)
+            nursery.start_soon(seat_room, url, f"idle-{number}", args.room_size, limit, tickets,
+                               seats)  # fmt: skip
     out["seating_s"] = time.perf_counter() - start
     out["rooms"] = rooms
     await trio.sleep(args.settle)
@@ -153,10 +131,10 @@ async def measure(args: argparse.Namespace, url: str, server: psutil.Process) ->
         out["failures"] = holder.failures[:10]
         await trio.sleep(args.settle)
         out["rss_connected_mb"] = rss(server) / 2**20
-        ticks0, cpu0, t0 = holder.ticks, cpu(server), time.perf_counter()
+        ticks0, cpu0, t0 = holder.ticks, cpu_seconds(server), time.perf_counter()
         await trio.sleep(args.idle)
         seconds = time.perf_counter() - t0
-        ticks, cpu_s = holder.ticks - ticks0, cpu(server) - cpu0
+        ticks, cpu_s = holder.ticks - ticks0, cpu_seconds(server) - cpu0
         out["rss_end_mb"] = rss(server) / 2**20
         out["server_connections"] = sum(
             1 for c in server.net_connections("tcp") if c.status == psutil.CONN_ESTABLISHED
@@ -172,11 +150,13 @@ async def measure(args: argparse.Namespace, url: str, server: psutil.Process) ->
     # the roommates lists a waiting room sends are numbered messages, kept for resumption
     grown = (out["rss_end_mb"] - out["rss_connected_mb"]) * 2**20
     out["rss_growth_per_tick_bytes"] = grown / max(1, ticks)
-    n = args.connections
-    kib = 1024
-    out["kb_per_connection"] = (out["rss_connected_mb"] - out["rss_fresh_mb"]) * 2**20 / kib / n
-    out["kb_per_seat"] = (out["rss_seated_mb"] - out["rss_fresh_mb"]) * 2**20 / kib / n
-    out["kb_per_socket"] = (out["rss_connected_mb"] - out["rss_seated_mb"]) * 2**20 / kib / n
+
+    def kb_each(more: str, less: str) -> float:  # an RSS difference in MB, per connection in KB
+        return (out[more] - out[less]) * 1024 / args.connections
+
+    out["kb_per_connection"] = kb_each("rss_connected_mb", "rss_fresh_mb")
+    out["kb_per_seat"] = kb_each("rss_seated_mb", "rss_fresh_mb")
+    out["kb_per_socket"] = kb_each("rss_connected_mb", "rss_seated_mb")
     return out
 
 
@@ -237,23 +217,13 @@ def main() -> None:
         command = [CARDGAME, "serve", "--host", "127.0.0.1", "--port", str(port),
                    "--db", str(Path(tmp) / "bench.db"),
                    "--roommates-interval", str(args.roommates_interval)]  # fmt: skip
-        with open(Path(tmp) / "server.log", "w") as log:
-            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_listening(port, proc)
+        log_path = Path(tmp) / "server.log"
+        with running(command, port, log_path, stop_timeout=60) as proc:
             result = trio.run(measure, args, f"ws://127.0.0.1:{port}", psutil.Process(proc.pid))
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        lines = (Path(tmp) / "server.log").read_text(errors="replace").splitlines()
-    errors = [ln for ln in lines if " ERROR " in ln or "Traceback" in ln]
-    command = shlex.join([".venv/bin/python", "bench/connections.py", *sys.argv[1:]])
+        errors = errors_logged(log_path.read_text(errors="replace").splitlines())
     report = {"machine": machine(), "nofile": nofile, **vars(args), **result,
-              "server_errors_logged": len(errors), "command": command}  # fmt: skip
+              "server_errors_logged": len(errors),
+              "command": reproduce("connections.py")}  # fmt: skip
     print(json.dumps(report, indent=2) if args.json else markdown(report))
     if result["connected"] != args.connections or result["failures"] or errors:
         print(f"FAILED: {result['connected']} of {args.connections} connected, "

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+from common import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,15 +81,6 @@ def openspiel_crazy_eights(players: int, games: int, seed: int) -> float:
                 state.apply_action(rng.choice(state.legal_actions()))
                 moves += 1
     return moves / (time.perf_counter() - start)
-
-
-def machine() -> str:
-    model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        "unknown CPU",
-    )  # fmt: skip
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ from trio_websocket import open_websocket_url
 from cardgame.fsm.bots import make_bot
 from cardgame.net.client import bot_view, question_of
 from cardgame.net.config import ServerConfig
+from cardgame.net.protocol import envelope
 
 #: Lobby connections open at once while seating (each one is pushed every other seat).
 SEATING_CONCURRENCY = 16
@@ -78,29 +79,39 @@ async def seat(url: str, cmd: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def seat_room(
-    url: str, name: str, players: int, limit: trio.Semaphore, out: list[dict[str, Any]]
+    url: str,
+    name: str,
+    size: int,
+    limit: trio.Semaphore,
+    out: list[dict[str, Any]],
+    people: int | None = None,
 ) -> None:
+    """Create a room of ``size`` seats and take ``people`` of them (all, by default)."""
     async with limit:
-        data = {"room_name": name, "num_of_players": players, "user_name": "p0"}
-        out.append(await seat(url, "CREATE_A_ROOM", data))
-    room_id = out[0]["room_id"]
-    for number in range(1, players):
-        data = {"room_id": room_id, "user_name": f"p{number}"}
+        data = {"room_name": name, "num_of_players": size, "user_name": "p0"}
+        first = await seat(url, "CREATE_A_ROOM", data)
+    out.append(first)
+    for number in range(1, size if people is None else people):
+        data = {"room_id": first["room_id"], "user_name": f"p{number}"}
         async with limit:
             out.append(await seat(url, "JOIN_ROOM", data))
+
+
+def join_game(ticket: dict[str, Any]) -> str:
+    """The JOIN_GAME frame that presents a seat's ticket on /game."""
+    hello = {k: ticket[k] for k in ("room_id", "user_id", "token")}
+    return frame("JOIN_GAME", "c0", {"data": hello})
 
 
 async def player(url: str, ticket: dict[str, Any], strategy: str, totals: Totals) -> None:
     """One network player from JOIN_GAME to game over."""
     bot = make_bot(strategy, random.Random(ticket["user_id"]))
     received: list[int] = []
-    last_frame = ""
     sent_at: float | None = None
     counter = 0
     backoff = 1 / ServerConfig().rate
     async with open_websocket_url(f"{url}/game") as ws:
-        hello = {k: ticket[k] for k in ("room_id", "user_id", "token")}
-        last_frame = frame("JOIN_GAME", "c0", {"data": hello})
+        last_frame = join_game(ticket)
         await ws.send_message(last_frame)
         while True:
             text = await ws.get_message()
@@ -200,7 +211,7 @@ async def run_game(args: argparse.Namespace, totals: Totals) -> tuple[float, flo
 
 async def run_echo(args: argparse.Namespace, totals: Totals) -> tuple[float, float]:
     def text_of(prompt: str) -> str:
-        return json.dumps({"cmd": "GAME_MESSAGE_REP", "msg_id": "1", "payload": {"prompt": prompt}})
+        return json.dumps(envelope("GAME_MESSAGE_REP", "1", prompt))
 
     text = text_of("x" * max(0, args.frame - len(text_of(""))))
     done = trio.Event()

@@ -28,47 +28,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import psutil
+from common import (
+    CARDGAME,
+    PYTHON,
+    cpu_seconds,
+    errors_logged,
+    free_port,
+    machine,
+    reproduce,
+    running,
+)
 
 HERE = Path(__file__).resolve().parent
-PYTHON = sys.executable
-CARDGAME = str(Path(PYTHON).with_name("cardgame"))
 KINDS = {"cardgame": "cardgame serve", "trio": "trio-websocket echo",
          "websockets": "websockets echo"}  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Poll the port until the server accepts (the server's start-up is not timed)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
 class Watch:
@@ -79,12 +61,8 @@ class Watch:
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
-        self.cpu_start = self.cpu()
+        self.cpu_start = cpu_seconds(self.process)
         self._thread.start()
-
-    def cpu(self) -> float:
-        times = self.process.cpu_times()
-        return times.user + times.system
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
@@ -95,7 +73,7 @@ class Watch:
 
     def stop(self) -> tuple[float, int]:
         """(CPU seconds since start, peak RSS in bytes)."""
-        cpu = self.cpu() - self.cpu_start
+        cpu = cpu_seconds(self.process) - self.cpu_start
         self._stop.set()
         self._thread.join()
         peak = self.peak
@@ -124,14 +102,8 @@ def one_run(
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / "server.log"
-        with open(log_path, "w") as log:
-            server = subprocess.Popen(
-                server_command(kind, port, str(Path(tmp) / "bench.db"), profile),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_listening(port, server)
+        serve = server_command(kind, port, str(Path(tmp) / "bench.db"), profile)
+        with running(serve, port, log_path, stop_timeout=30) as server:
             watch = Watch(server.pid)
             mode = "game" if kind == "cardgame" else "echo"
             command = [PYTHON, str(HERE / "load.py"), mode, "--url", f"ws://127.0.0.1:{port}",
@@ -141,13 +113,6 @@ def one_run(
             load = subprocess.run(command, capture_output=True, text=True, check=False,
                                   timeout=args.timeout + 120)  # fmt: skip
             cpu, peak = watch.stop()
-        finally:
-            server.send_signal(signal.SIGTERM)  # cardgame closes with 1001 and stops
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
         server_log = log_path.read_text(errors="replace")
     if load.returncode != 0:
         raise RuntimeError(f"{kind} load process failed:\n{load.stderr[-3000:]}")
@@ -155,8 +120,8 @@ def one_run(
     result["server_cpu_s"] = cpu
     result["server_peak_rss_mb"] = peak / 2**20
     lines = server_log.splitlines()
-    result["server_errors_logged"] = sum(" ERROR " in ln or "Traceback" in ln for ln in lines)
-    # what `cardgame serve` says it stores games in (SQLite once the store is wired in)
+    result["server_errors_logged"] = len(errors_logged(lines))
+    # what `cardgame serve` says it stores games in
     result["database"] = next((ln for ln in lines if ln.startswith("database:")), "")
     return result
 
@@ -171,19 +136,6 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         merged[f"{key}_all_runs"] = sum(r[key] for r in runs)
     merged["games_expected_all_runs"] = sum(r["games_expected"] for r in runs)
     return merged
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def reproduce() -> str:
-    return shlex.join([".venv/bin/python", "bench/server_load.py", *sys.argv[1:]])
 
 
 def problems(report: dict[str, Any]) -> list[str]:
@@ -283,7 +235,7 @@ def main() -> None:
         }
         for kind in ("trio", "websockets")
     }
-    report: dict[str, Any] = {"machine": machine(), "command": reproduce(),
+    report: dict[str, Any] = {"machine": machine(), "command": reproduce("server_load.py"),
                               "settings": vars(args), "results": results,
                               "ratios": ratios}  # fmt: skip
     report["problems"] = problems(report)
