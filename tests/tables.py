@@ -14,24 +14,28 @@ from cardgame.fsm.game import Q_VOTE
 from cardgame.net.client import GameClient, LobbyClient, Ticket, bot_view, question_of
 from cardgame.net.config import ServerConfig
 from cardgame.net.server import Server, serve
-from cardgame.net.store import MemoryStore
+from cardgame.net.store import MemoryStore, Store
 
 Message = dict[str, Any]
 
 
 @asynccontextmanager
-async def running_server(**config: Any) -> AsyncIterator[Server]:
-    """A server of its own on a free loopback port (for hypothesis examples: no fixtures)."""
+async def running_server(store: Store | None = None, **config: Any) -> AsyncIterator[Server]:
+    """A server of its own on a free loopback port, as conftest's ``start_server`` starts
+    one: pytest-trio runs each hypothesis example in a trio run of its own, so examples
+    cannot share a fixture's server."""
     async with trio.open_nursery() as nursery:
-        server = await nursery.start(serve, ServerConfig(port=0, **config), MemoryStore())
-        yield server
+        config = ServerConfig(host="127.0.0.1", port=0, **config)
+        yield await nursery.start(serve, config, store or MemoryStore())
         nursery.cancel_scope.cancel()
 
 
-async def fill_room(url: str, players: int, computers: int = 0) -> list[Ticket]:
+async def fill_room(
+    url: str, players: int, computers: int = 0, name: str = "table"
+) -> list[Ticket]:
     """The creator and every other human seat, each through its own lobby connection."""
     async with LobbyClient.connect(url) as lobby:
-        tickets = [await lobby.create_room("table", players, "p0", computers=computers)]
+        tickets = [await lobby.create_room(name, players, "p0", computers=computers)]
     for seat in range(1, players - computers):
         async with LobbyClient.connect(url) as lobby:
             tickets.append(await lobby.join_room(tickets[0].room_id, f"p{seat}"))

@@ -64,11 +64,12 @@ from cardgame.net.client import (
     play_with_bot,
     question_of,
 )
-from cardgame.net.config import ServerConfig
 from cardgame.net.protocol import LOBBY_COMMANDS, SERVER_SCHEMA
-from cardgame.net.server import Server, serve
+from cardgame.net.server import Server
 from cardgame.net.sqlite_store import SqliteStore
 from cardgame.net.store import MemoryStore
+
+from tables import fill_room, running_server
 
 SERVER_VALIDATOR = jsonschema.Draft202012Validator(SERVER_SCHEMA)
 
@@ -303,17 +304,11 @@ def make_store(kind: str) -> Any:
 
 @asynccontextmanager
 async def live_server(store_kind: str, **overrides: Any) -> AsyncIterator[Server]:
-    """A real server on a free loopback port, as conftest's ``start_server`` starts it.
-
-    Hypothesis examples each run in their own trio run (pytest-trio), so each starts
-    its own server here rather than through a fixture of the test.
-    """
+    """A server of this example's own (see ``tables.running_server``), fuzz settings."""
     store = make_store(store_kind)
-    config = ServerConfig(host="127.0.0.1", port=0, **{**FUZZ_CONFIG, **overrides})
     try:
-        async with trio.open_nursery() as nursery:
-            yield await nursery.start(serve, config, store)
-            nursery.cancel_scope.cancel()
+        async with running_server(store, **{**FUZZ_CONFIG, **overrides}) as server:
+            yield server
     finally:
         store.close()
 
@@ -325,22 +320,13 @@ def assert_no_error_logged(caplog) -> None:
     )
 
 
-async def fill_room(url: str, name: str, size: int, computers: int = 0) -> list[Ticket]:
-    async with LobbyClient.connect(url) as lobby:
-        tickets = [await lobby.create_room(name, size, "p0", computers=computers)]
-    for seat in range(1, size - computers):
-        async with LobbyClient.connect(url) as lobby:
-            tickets.append(await lobby.join_room(tickets[0].room_id, f"p{seat}"))
-    return tickets
-
-
 WITNESSES = 2  # people in the witness room
 
 
 async def witness_game(url: str, nursery: trio.Nursery, finished: list) -> list[Ticket]:
     """A room of two people and a computer that plays to the end while the example
     misbehaves next door; each person's game-over message is appended to ``finished``."""
-    tickets = await fill_room(url, "witness", 3, computers=1)
+    tickets = await fill_room(url, 3, computers=1, name="witness")
 
     async def play(ticket: Ticket, seed: int) -> None:
         async with GameClient.connect(url, ticket) as client:
@@ -625,7 +611,7 @@ async def test_players_who_drop_and_resume_lose_nothing(store_kind, caplog, plan
         results: dict[str, dict[str, Any]] = {}
         async with trio.open_nursery() as nursery:
             await witness_game(server.url, nursery, finished)
-            tickets = await fill_room(server.url, "flaky", 3, computers=1)
+            tickets = await fill_room(server.url, 3, computers=1, name="flaky")
 
             async def play(index: int) -> None:
                 ticket = tickets[index]
@@ -743,7 +729,7 @@ def closed(server, room_id: str) -> bool:
 
 
 async def play_one_game(server, number: int) -> str:
-    [ticket] = await fill_room(server.url, f"g{number}", 2, computers=1)
+    [ticket] = await fill_room(server.url, 2, computers=1, name=f"g{number}")
     async with GameClient.connect(server.url, ticket) as client:
         await play_with_bot(client, seed=number)
     return ticket.room_id
@@ -811,7 +797,7 @@ async def test_a_strange_last_msg_id_does_not_crash_the_room(
 ):
     store = make_store(store_kind)
     server = await start_server(store, **FUZZ_CONFIG)
-    [ticket] = await fill_room(server.url, "r", 2, computers=1)
+    [ticket] = await fill_room(server.url, 2, computers=1, name="r")
     hello = {
         "room_id": ticket.room_id,
         "user_id": ticket.user_id,
@@ -831,7 +817,7 @@ async def test_a_strange_last_msg_id_does_not_crash_the_room(
 # 'waiting' and refused the answer with not_now); Session.rejoin fixes it.
 async def test_a_resumed_player_can_answer_the_question_it_had_seen(start_server):
     server = await start_server(**FUZZ_CONFIG)
-    [ticket] = await fill_room(server.url, "r", 2, computers=1)
+    [ticket] = await fill_room(server.url, 2, computers=1, name="r")
     async with GameClient.connect(server.url, ticket) as client:
         while client.question is None:  # who plays first? (seat 0 is asked)
             await client.receive()
