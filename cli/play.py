@@ -39,12 +39,12 @@ from rich.text import Text
 
 from cardgame.fsm.cards import DROP, parse_card
 from cardgame.fsm.game import (
-    _QUESTION_PROMPTS,
     Q_DROP,
     Q_FIRST_PLAYER,
     Q_REQUEST,
     Q_TURN,
     Q_VOTE,
+    QUESTION_PROMPTS,
     USER_INPUT_CONTINUE,
     ProtocolError,
 )
@@ -757,7 +757,7 @@ class _GameRun:
             return None
         prompt = payload.get("prompt") or ""
         # The server's question sentence is for any client; the help line says it for this one.
-        asked = _QUESTION_PROMPTS.get(data.get("question"))
+        asked = QUESTION_PROMPTS.get(data.get("question"))
         if asked and prompt.endswith(asked):
             prompt = prompt.removesuffix(asked).rstrip()
         style = "bold" if event in ("game_begin", "paused", "resumed", "game_over") else ""

@@ -643,7 +643,7 @@ class Game:
             message = self._envelope(
                 seat,
                 cmd,
-                prompt + " " + _QUESTION_PROMPTS[question.kind],
+                prompt + " " + QUESTION_PROMPTS[question.kind],
                 data,
                 return_type=return_type,
                 flag=USER_INPUT_CONTINUE,
@@ -727,7 +727,8 @@ class Game:
             raise ProtocolError("bad_card", str(err)) from None
 
 
-_QUESTION_PROMPTS: Final = {
+#: The sentence that ends every question's prompt (clients that show their own prompts strip it).
+QUESTION_PROMPTS: Final = {
     Q_FIRST_PLAYER: "Who plays first? Answer with a seat number.",
     Q_TURN: "Your turn: play one card or a combination of two, or [] to draw.",
     Q_REQUEST: "Name a colour or a shape for the next player.",
