@@ -58,9 +58,6 @@ from .rules_cmd import rules_text
 Message = dict[str, Any]
 
 # Refusals of an answer that leave the question pending: the client asks it again.
-_ANSWER_REFUSALS = frozenset({"bad_answer", "bad_card", "bad_play", "not_in_hand"})
-
-
 # -- input ------------------------------------------------------------------------------
 
 
@@ -664,7 +661,6 @@ class _GameRun:
         self.game = game
         self.session = session
         self.backlog: deque[Message] = deque()
-        self.answered: Message | None = None  # the question last answered, if refused
         self.leaving = False
 
     async def next_message(self) -> Message:
@@ -722,7 +718,6 @@ class _GameRun:
         if reply.command == "leave":
             return await self.leave()
         assert question is not None
-        self.answered = question
         await self.game.answer(reply.data, reply.last_card)
         return None
 
@@ -735,10 +730,8 @@ class _GameRun:
         data = payload.get("data")
         if cmd == "ERROR":
             client.say(f"The server refused: {payload.get('prompt')}", style="red")
-            code = (data or {}).get("code")
-            if code in _ANSWER_REFUSALS and self.game.question is None and self.answered:
-                self.game.question = self.answered  # still pending: ask it again
-                self.show_question(self.answered)
+            if self.game.question is not None:  # refused, still pending: asked again
+                self.show_question(self.game.question)
             return None
         if cmd in ("JOIN_GAME_REP", "GET_ROOMATES_REP"):
             line = render.roommates(data)

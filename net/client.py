@@ -198,6 +198,7 @@ class GameClient(_Endpoint):
         # the connection (by reconnection count) it was sent on.
         self._unapplied: tuple[dict[str, Any], int] | None = None
         self._leaving: tuple[dict[str, Any], int] | None = None
+        self._answered: Message | None = None  # the question last answered
         self._rng = random.Random(seed)
         self._nursery: trio.Nursery | None = None
 
@@ -291,6 +292,8 @@ class GameClient(_Endpoint):
         data = payload.get("data")
         if message["cmd"] == "ERROR":
             self.errors.append(message)
+            if _code(message) in ANSWER_REFUSED and self.question is None:
+                self.question = self._answered  # refused, so still pending: answer again
             return
         if message["cmd"] == "LEAVE_REP" or (
             isinstance(data, dict) and data.get("event") == "game_over"
@@ -352,7 +355,7 @@ class GameClient(_Endpoint):
         if self.question is None:
             raise RuntimeError("no question is pending")
         reply_to = self.question["msg_id"]
-        self.question = None
+        self._answered, self.question = self.question, None
         payload = {"action": "answer", "reply_to": reply_to, "data": data, "last_card": last_card}
         frame = self.frame("GAME_MESSAGE", payload)
         self._unapplied = (frame, self.reconnects)
@@ -375,6 +378,10 @@ class GameClient(_Endpoint):
     async def roommates(self) -> str:
         return await self.send("GET_ROOMATES")
 
+
+#: Refusals of an answer that leave its question pending (the answer, not the moment,
+#: was wrong); after ``no_question`` or ``stale_answer`` the question is gone.
+ANSWER_REFUSED: Final = frozenset({"bad_answer", "bad_card", "bad_play", "not_in_hand"})
 
 #: Refusals of JOIN_GAME after which reconnecting cannot help.
 FINAL_REFUSALS: Final = frozenset({"unknown_room", "bad_token", "not_playing", "game_finished"})

@@ -267,8 +267,13 @@ async def test_moves_out_of_turn_and_cards_not_held_change_nothing(hostile_serve
         assert error["payload"]["data"] == {"code": "not_now", "cmd": "LEAVE"}
         assert [list(s.hand) for s in game.seats] == hands
         assert game.state == "turn" and game.table.current == 0
-        # the question still stands: ada draws, and the game moves on to bob
+        # the question still stands; through the client library, a refused answer puts
+        # it back for another answer: ada draws, and the game moves on to bob
         ada.question = question
+        await ada.answer([not_held])
+        while (await ada.receive())["cmd"] != "ERROR":
+            pass
+        assert ada.question is question
         await ada.answer([])
         while bob.question is None:
             await bob.receive()
