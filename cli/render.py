@@ -18,9 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from cardgame.fsm import rules
+from cardgame.fsm.bots import bot_view
 from cardgame.fsm.cards import COLOURS, SHAPES, SYMBOL_NAMES, SYMBOLS, parse_card
 from cardgame.fsm.game import FINISHED, WAITING
-from cardgame.net.client import bot_view
 
 COLOUR_STYLES: Final = {
     "red": "bold red",

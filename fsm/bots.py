@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from . import rules
-from .cards import ASK, COLOURS, DROP, PICK_ONE, PICK_TWO, SKIP, Card
+from .cards import ASK, COLOURS, DROP, PICK_ONE, PICK_TWO, SKIP, Card, parse_card
 from .game import Q_DROP, Q_FIRST_PLAYER, Q_REQUEST, Q_TURN, Q_VOTE, Game, Message, Question
 
 
@@ -54,6 +54,21 @@ class BotView:
 class Answer:
     data: Any
     last_card: bool = False
+
+
+def bot_view(data: dict[str, Any]) -> BotView:
+    """A bot's view from a game message's ``data``: exactly what that player was told
+    (a network bot and the terminal client read the table through it)."""
+    top = parse_card(data["top_card"])
+    return BotView(
+        seat=data["you"],
+        hand=tuple(parse_card(c) for c in data["hand"]),
+        top_card=top,
+        request=data["request"],
+        # Only 1s or only 2s stack, so a pending penalty's symbol is the top card's.
+        penalty_symbol=top.sign if data["penalty"] else None,
+        card_counts=tuple(p["cards"] for p in data["players"]),
+    )
 
 
 class Bot(ABC):

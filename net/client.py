@@ -40,8 +40,7 @@ from trio_websocket import (
     open_websocket_url,
 )
 
-from cardgame.fsm.bots import Bot, BotView, make_bot
-from cardgame.fsm.cards import parse_card
+from cardgame.fsm.bots import Bot, bot_view, make_bot
 from cardgame.fsm.game import USER_INPUT_CONTINUE, Question
 
 Message = dict[str, Any]
@@ -390,20 +389,6 @@ FINAL_REFUSALS: Final = frozenset({"unknown_room", "bad_token", "not_playing", "
 def _code(message: Message) -> str | None:
     data = message["payload"].get("data")
     return data.get("code") if isinstance(data, dict) else None
-
-
-def bot_view(data: dict[str, Any]) -> BotView:
-    """A bot's view from a message's ``data``: exactly what this player was told."""
-    top = parse_card(data["top_card"])
-    return BotView(
-        seat=data["you"],
-        hand=tuple(parse_card(c) for c in data["hand"]),
-        top_card=top,
-        request=data["request"],
-        # Only 1s or only 2s stack, so a pending penalty's symbol is the top card's.
-        penalty_symbol=top.sign if data["penalty"] else None,
-        card_counts=tuple(p["cards"] for p in data["players"]),
-    )
 
 
 def question_of(message: Message) -> Question:
