@@ -13,7 +13,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# Chromium and PostgreSQL, which the tests drive for real (installed when missing).
+SYSTEM_STAMP := $(VENV)/.system-stamp
+$(SYSTEM_STAMP): .ci/system-deps $(STAMP)
+	bash .ci/system-deps
+	touch $(SYSTEM_STAMP)
+
+test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)
