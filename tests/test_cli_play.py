@@ -23,18 +23,16 @@ import trio
 from rich.console import Console
 from trio_websocket import WebSocketConnection
 
-from cardgame.cli.play import (
-    NO_LINE,
-    Ask,
-    ScriptedLines,
-    TerminalClient,
+from cardgame.cli.answers import (
     parse_drop,
     parse_first_player,
     parse_option,
     parse_turn,
     parse_vote,
-    play_local,
 )
+from cardgame.cli.lines import NO_LINE, Ask, ScriptedLines
+from cardgame.cli.local import play_local
+from cardgame.cli.terminal import TerminalClient
 from cardgame.fsm import rules
 from cardgame.fsm.bots import make_bot
 from cardgame.fsm.cards import cards, parse_card

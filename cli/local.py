@@ -1,0 +1,50 @@
+"""Playing alone against computer players: a room where every other seat is a computer,
+on a server started in this process (``cardgame play --computers N``) or a remote one.
+"""
+
+from __future__ import annotations
+
+import trio
+from rich.console import Console
+
+from cardgame.net.client import LobbyClient
+
+from .lines import LineSource, Quit
+from .terminal import TerminalClient, default_name
+
+
+async def play_with_computers(client: TerminalClient, computers: int) -> None:
+    """A room of ``computers`` + 1 seats, every other seat a computer: no questions asked."""
+    name = client.name or default_name()
+    async with LobbyClient.connect(client.url) as lobby:
+        ticket = await lobby.create_room("local", computers + 1, name, computers=computers)
+    client.name = name
+    client.say(f"You ({name}) against {computers} computer player{'s' * (computers > 1)}.")
+    try:
+        await client.play_game(ticket)
+    except Quit:
+        client.say("Bye.")
+
+
+async def play_local(
+    computers: int,
+    lines: LineSource,
+    console: Console | None = None,
+    name: str | None = None,
+) -> TerminalClient:
+    """A server in this process on a free loopback port, one room, and play."""
+    from cardgame.net.config import ServerConfig
+    from cardgame.net.server import serve
+    from cardgame.net.store import MemoryStore
+
+    # Nobody is waiting on this player: give them all the time they want to choose.
+    config = ServerConfig(host="127.0.0.1", port=0, first_player_timeout=24 * 3600)
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(serve, config, MemoryStore())
+        client = TerminalClient(server.url, lines, console, name)
+        try:
+            await play_with_computers(client, computers)
+        finally:
+            with trio.CancelScope(shield=True):
+                await server.shutdown(grace=0.5)
+    return client
