@@ -8,7 +8,7 @@ import time
 import click
 
 from cardgame.cli.serve import default_db, open_store
-from cardgame.net.sqlite_store import StoredRoom
+from cardgame.net.store import StoredRoom
 
 _DB = click.option("--db", default=None, help="SQLite file (default: the user data directory).")
 

@@ -35,12 +35,11 @@ async def play_local(
     """A server in this process on a free loopback port, one room, and play."""
     from cardgame.net.config import ServerConfig
     from cardgame.net.server import serve
-    from cardgame.net.store import MemoryStore
 
     # Nobody is waiting on this player: give them all the time they want to choose.
     config = ServerConfig(host="127.0.0.1", port=0, first_player_timeout=24 * 3600)
     async with trio.open_nursery() as nursery:
-        server = await nursery.start(serve, config, MemoryStore())
+        server = await nursery.start(serve, config)  # a store in memory
         client = TerminalClient(server.url, lines, console, name)
         try:
             await play_with_computers(client, computers)

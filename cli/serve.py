@@ -11,7 +11,8 @@ import click
 import trio
 
 from cardgame.net.config import ServerConfig
-from cardgame.net.sqlite_store import SqliteStore, StoreError
+from cardgame.net.store import Store, StoreError
+from cardgame.net.store import open_store as _open_store
 
 
 def default_db() -> Path:
@@ -20,15 +21,15 @@ def default_db() -> Path:
     return Path(base) / "cardgame" / "cardgame.db"
 
 
-def open_store(db: str, readonly: bool = False) -> SqliteStore:
-    """The SQLite store at ``db`` (``:memory:`` keeps nothing); a file not ours is refused."""
+def open_store(db: str, readonly: bool = False) -> Store:
+    """The store ``--db`` names (``:memory:`` keeps nothing); a database not ours is refused."""
     try:
-        return SqliteStore(db, readonly=readonly)
+        return _open_store(db, readonly=readonly)
     except StoreError as err:
         raise click.ClickException(str(err)) from None
 
 
-async def run_server(config: ServerConfig, store: SqliteStore, db: str) -> None:
+async def run_server(config: ServerConfig, store: Store, db: str) -> None:
     from cardgame.net.server import serve
 
     async with trio.open_nursery() as nursery:

@@ -39,8 +39,7 @@ from cardgame.fsm.snapshot import from_snapshot
 from .config import ServerConfig
 from .connection import NORMAL_CLOSURE, REPLACED, Connection
 from .protocol import envelope
-from .sqlite_store import StoredRoom
-from .store import Store
+from .store import Move, Store, StoredRoom
 
 log = logging.getLogger("cardgame.net")
 
@@ -442,7 +441,7 @@ class Room:
         messages: list[Message],
         player: Player | None = None,
         msg_id: str | None = None,
-        move: tuple[int, int | None, dict[str, Any]] | None = None,
+        move: Move | None = None,
     ) -> None:
         await self.store.record(self.room_id, self.game, messages, move)
         if player is not None and msg_id is not None:

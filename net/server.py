@@ -18,7 +18,7 @@ from .config import ServerConfig
 from .connection import GOING_AWAY, INTERNAL_ERROR, Connection
 from .lobby import GameEndpoint, Lobby, LobbyEndpoint
 from .room import Room
-from .store import MemoryStore, Store
+from .store import Store, open_store
 
 log = logging.getLogger("cardgame.net")
 
@@ -87,7 +87,7 @@ async def serve(
 ) -> None:
     """Run the server until cancelled; ``task_status.started`` gets the :class:`Server`."""
     config = config or ServerConfig()
-    store = store if store is not None else MemoryStore()
+    store = store if store is not None else open_store(None)
     async with trio.open_nursery() as nursery:
         lobby = Lobby(store, config, nursery)
         restored = lobby.restore()

@@ -29,6 +29,8 @@ import trio
 from cardgame.fsm.game import Game
 from cardgame.fsm.snapshot import to_snapshot
 
+from .store import Envelope, Move, StoredRoom, StoreError
+
 #: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
 APPLICATION_ID: Final = 0x44697363
 SCHEMA_VERSION: Final = 2
@@ -91,23 +93,6 @@ class _Batch:
     errors: list[BaseException | None] = field(default_factory=list)
     failed: Exception | None = None  # the transaction as a whole
     done: trio.Event = field(default_factory=trio.Event)
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used; the message says why and what to do."""
-
-
-@dataclass
-class StoredRoom:
-    room_id: str
-    name: str
-    size: int
-    finished: bool
-    result: dict[str, Any] | None
-    snapshot: dict[str, Any] | None
-    players: list[dict[str, Any]]  # {user_id, seat, name, token_hash}
-    computers: int = 0
-    moves_logged: int = 0  # entries in the move log
 
 
 def _check_ours(db: sqlite3.Connection, path: str) -> None:
@@ -253,8 +238,8 @@ class SqliteStore:
         self,
         room_id: str,
         game: Game,
-        messages: Iterable[tuple[int, dict[str, Any]]],
-        move: tuple[int, int | None, dict[str, Any]] | None = None,
+        messages: Iterable[tuple[int, Envelope]],
+        move: Move | None = None,
     ) -> None:
         """One applied event: the game after it, its log entry and every message it sent."""
         snapshot = to_snapshot(game)

@@ -1,23 +1,44 @@
 """Where the server keeps what must survive a dropped connection or a restart.
 
-:class:`Store` is the interface the rooms use; :class:`MemoryStore` keeps it in
-memory (tests, ``--db :memory:``), and ``sqlite_store.SqliteStore`` in a file (the
-default). A Redis or PostgreSQL store for several server processes is an added
-class, not a rewrite.
+:class:`Store` is the interface the rooms, the lobby and the command line use, and
+this module holds everything that interface speaks in (:class:`StoredRoom`,
+:class:`StoreError`); it imports no implementation at module level. The
+implementations stand beside each other — ``memory_store.MemoryStore`` (tests, the
+local ``play`` server), ``sqlite_store.SqliteStore`` (one file, the default) — and
+:func:`open_store` is the one place that picks one from ``--db``. Another store (say
+PostgreSQL, for several server processes) is another module and one more branch there.
 """
 
 from __future__ import annotations
 
-import hmac
-from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cardgame.fsm.game import Game
 
-from .sqlite_store import StoredRoom
-
 Envelope = dict[str, Any]
+#: One entry of a game's move log: (n, the seat that moved or None, the event).
+Move = tuple[int, int | None, dict[str, Any]]
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class StoredRoom:
+    """A room as the store last saw it: enough to restore it, list it or replay it."""
+
+    room_id: str
+    name: str
+    size: int
+    finished: bool
+    result: dict[str, Any] | None
+    snapshot: dict[str, Any] | None
+    players: list[dict[str, Any]]  # {user_id, seat, name, token_hash}
+    computers: int = 0
+    moves_logged: int = 0  # entries in the move log
 
 
 class Store(Protocol):
@@ -34,7 +55,7 @@ class Store(Protocol):
         room_id: str,
         game: Game,
         messages: Iterable[tuple[int, Envelope]],
-        move: tuple[int, int | None, dict[str, Any]] | None = None,
+        move: Move | None = None,
     ) -> None:
         """One applied event: the game after it, its log entry and the messages it sent."""
 
@@ -44,7 +65,8 @@ class Store(Protocol):
     async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
         """The seat of a player whose token hash matches, if any (for finished games)."""
 
-    def unfinished_rooms(self) -> list[StoredRoom]: ...
+    def unfinished_rooms(self) -> list[StoredRoom]:
+        """Rooms to restore at start-up (called before the server accepts connections)."""
 
     async def abandon_room(self, room_id: str) -> None:
         """A room that ended without a game (abandoned): not to be restored."""
@@ -52,53 +74,29 @@ class Store(Protocol):
     def room_closed(self, room_id: str) -> None:
         """The room's task ended: a store that lives in memory lets it go."""
 
+    # -- what the command line reads (``cardgame games``, ``cardgame replay``) ------
+
+    def all_rooms(self) -> list[StoredRoom]: ...
+
+    def room(self, room_id: str) -> StoredRoom | None: ...
+
+    def moves(self, room_id: str) -> list[dict[str, Any]]:
+        """The move log of a game, oldest first: ``{n, seat, event, at}``."""
+
     def close(self) -> None: ...
 
 
-class MemoryStore:
-    """The store in memory: outboxes for resumption, nothing survives the process."""
+def open_store(db: str | None, readonly: bool = False) -> Store:
+    """The store ``--db`` names: ``None`` keeps everything in this process's memory
+    only; anything else is a SQLite file (``:memory:``: SQLite in memory).
 
-    def __init__(self) -> None:
-        self.outboxes: defaultdict[tuple[str, int], list[Envelope]] = defaultdict(list)
-        self.players: dict[tuple[str, str], tuple[int, str]] = {}
+    Raises :class:`StoreError` for a database that cannot be used (not ours, newer,
+    missing when ``readonly``), saying why.
+    """
+    if db is None:
+        from .memory_store import MemoryStore
 
-    async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
-        return None
+        return MemoryStore()
+    from .sqlite_store import SqliteStore
 
-    async def add_player(
-        self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
-    ) -> None:
-        self.players[room_id, user_id] = (seat, token_hash)
-
-    async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
-        seat, stored = self.players.get((room_id, user_id), (None, ""))
-        return seat if hmac.compare_digest(stored, token_hash) else None
-
-    async def record(
-        self,
-        room_id: str,
-        game: Game,
-        messages: Iterable[tuple[int, Envelope]],
-        move: tuple[int, int | None, dict[str, Any]] | None = None,
-    ) -> None:
-        for seat, message in messages:
-            self.outboxes[room_id, seat].append(message)
-
-    async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[Envelope]:
-        # Ids are 1..n with no gap, so the id is the position.
-        return self.outboxes[room_id, seat][last_id:]
-
-    def unfinished_rooms(self) -> list[StoredRoom]:
-        return []
-
-    async def abandon_room(self, room_id: str) -> None:
-        return None
-
-    def room_closed(self, room_id: str) -> None:
-        for key in [k for k in self.outboxes if k[0] == room_id]:
-            del self.outboxes[key]
-        for key in [k for k in self.players if k[0] == room_id]:
-            del self.players[key]
-
-    def close(self) -> None:
-        self.outboxes.clear()
+    return SqliteStore(db, readonly=readonly)

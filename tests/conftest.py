@@ -16,9 +16,9 @@ from trio.testing import MockClock
 
 from cardgame.net import client as client_module
 from cardgame.net.config import ServerConfig
+from cardgame.net.memory_store import MemoryStore
 from cardgame.net.protocol import SERVER_SCHEMA
 from cardgame.net.server import Server, serve
-from cardgame.net.store import MemoryStore
 
 SERVER_VALIDATOR = jsonschema.Draft202012Validator(SERVER_SCHEMA)
 SEEN: list[dict[str, Any]] = []

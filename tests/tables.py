@@ -13,8 +13,9 @@ from cardgame.fsm.bots import make_bot
 from cardgame.fsm.game import Q_VOTE
 from cardgame.net.client import GameClient, LobbyClient, Ticket, bot_view, question_of
 from cardgame.net.config import ServerConfig
+from cardgame.net.memory_store import MemoryStore
 from cardgame.net.server import Server, serve
-from cardgame.net.store import MemoryStore, Store
+from cardgame.net.store import Store
 
 Message = dict[str, Any]
 

@@ -64,10 +64,10 @@ from cardgame.net.client import (
     play_with_bot,
     question_of,
 )
+from cardgame.net.memory_store import MemoryStore
 from cardgame.net.protocol import LOBBY_COMMANDS, SERVER_SCHEMA
 from cardgame.net.server import Server
 from cardgame.net.sqlite_store import SqliteStore
-from cardgame.net.store import MemoryStore
 
 from tables import fill_room, running_server
 

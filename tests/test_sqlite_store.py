@@ -8,7 +8,8 @@ import trio
 
 from cardgame.fsm.game import Game
 from cardgame.fsm.snapshot import to_snapshot
-from cardgame.net.sqlite_store import APPLICATION_ID, SCHEMA_VERSION, SqliteStore, StoreError
+from cardgame.net.sqlite_store import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+from cardgame.net.store import StoreError
 
 
 async def test_record_and_read_back(tmp_path):

@@ -1,0 +1,73 @@
+"""The store in memory: outboxes for resumption, nothing survives the process.
+
+For tests and the local ``cardgame play`` server, where nobody restarts anything.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from cardgame.fsm.game import Game
+
+from .store import Envelope, Move, StoredRoom
+
+
+class MemoryStore:
+    """Outboxes and token hashes per room, dropped when the room closes."""
+
+    def __init__(self) -> None:
+        self.outboxes: defaultdict[tuple[str, int], list[Envelope]] = defaultdict(list)
+        self.players: dict[tuple[str, str], tuple[int, str]] = {}
+
+    async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
+        return None
+
+    async def add_player(
+        self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
+    ) -> None:
+        self.players[room_id, user_id] = (seat, token_hash)
+
+    async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
+        seat, stored = self.players.get((room_id, user_id), (None, ""))
+        return seat if hmac.compare_digest(stored, token_hash) else None
+
+    async def record(
+        self,
+        room_id: str,
+        game: Game,
+        messages: Iterable[tuple[int, Envelope]],
+        move: Move | None = None,
+    ) -> None:
+        for seat, message in messages:
+            self.outboxes[room_id, seat].append(message)
+
+    async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[Envelope]:
+        # Ids are 1..n with no gap, so the id is the position.
+        return self.outboxes[room_id, seat][last_id:]
+
+    def unfinished_rooms(self) -> list[StoredRoom]:
+        return []
+
+    async def abandon_room(self, room_id: str) -> None:
+        return None
+
+    def room_closed(self, room_id: str) -> None:
+        for key in [k for k in self.outboxes if k[0] == room_id]:
+            del self.outboxes[key]
+        for key in [k for k in self.players if k[0] == room_id]:
+            del self.players[key]
+
+    def all_rooms(self) -> list[StoredRoom]:
+        return []
+
+    def room(self, room_id: str) -> StoredRoom | None:
+        return None
+
+    def moves(self, room_id: str) -> list[dict[str, Any]]:
+        return []
+
+    def close(self) -> None:
+        self.outboxes.clear()
