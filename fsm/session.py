@@ -79,6 +79,17 @@ SESSION_TRANSITIONS: Final[list[tuple[str, str | list[str], str | None]]] = [
 
 COMMANDS: Final = frozenset(t for t, _, _ in SESSION_TRANSITIONS if t.isupper())
 
+#: Out-of-state commands refused with their own code rather than ``not_now``: where
+#: the refusal names the step that was skipped (LEAVE in a game before asking to leave).
+OUT_OF_STATE: Final[dict[tuple[str, str], tuple[str, str]]] = {
+    ("LEAVE", state): (
+        "not_leaving",
+        f"LEAVE is not possible while the session is {state.replace('_', ' ')}: "
+        "ask to leave with a game message first",
+    )
+    for state in IN_GAME
+}
+
 LEGAL_COMMANDS: Final[dict[str, frozenset[str]]] = {
     state: frozenset(
         t
@@ -141,6 +152,8 @@ class Session:
         if cmd not in COMMANDS:
             raise ProtocolError("unknown_cmd", f"{cmd!r} is not a command of this protocol")
         if cmd not in LEGAL_COMMANDS[self.state]:
+            if (cmd, self.state) in OUT_OF_STATE:
+                raise ProtocolError(*OUT_OF_STATE[cmd, self.state])
             raise ProtocolError(
                 "not_now",
                 f"{cmd} is not possible while the session is {self.state.replace('_', ' ')}",

@@ -198,6 +198,7 @@ class GameClient(_Endpoint):
         self._unapplied: tuple[dict[str, Any], int] | None = None
         self._leaving: tuple[dict[str, Any], int] | None = None
         self._answered: Message | None = None  # the question last answered
+        self._hello_id = ""  # the msg_id of this connection's JOIN_GAME
         self._rng = random.Random(seed)
         self._nursery: trio.Nursery | None = None
 
@@ -233,7 +234,7 @@ class GameClient(_Endpoint):
         self.ws = await connect_websocket_url(self._nursery, self.url)
         hello = {"room_id": self.ticket.room_id, "user_id": self.ticket.user_id,
                  "token": self.ticket.token, "last_msg_id": self.last_msg_id}  # fmt: skip
-        await self.send("JOIN_GAME", {"data": hello})
+        self._hello_id = await self.send("JOIN_GAME", {"data": hello})
 
     async def _reconnect(self, dropped: ConnectionClosed) -> None:
         if self.backoff is None or self.over:
@@ -282,8 +283,9 @@ class GameClient(_Endpoint):
             self.last_msg_id = number
             self.received.append(message)
             self._follow(message)
-            if message["cmd"] == "JOIN_GAME_REP":
-                await self._send_again_if_unapplied(message["payload"]["data"])
+            joined = message["payload"]["data"] if message["cmd"] == "JOIN_GAME_REP" else None
+            if joined is not None and joined.get("reply_to") == self._hello_id:
+                await self._send_again_if_unapplied(joined)
             return message
 
     def _follow(self, message: Message) -> None:
@@ -305,10 +307,13 @@ class GameClient(_Endpoint):
     async def _send_again_if_unapplied(self, joined: dict[str, Any]) -> None:
         """After a reconnection: what the server never applied is sent again.
 
-        Only frames sent on an earlier connection: one sent on this connection reaches
-        the server after this JOIN_GAME_REP was written, and is applied then. The
-        server says which question waits for this seat (``pending_question``) and
-        whether it is leaving (``leaving``), which tells what was applied.
+        Decided by this connection's own JOIN_GAME_REP (it quotes our JOIN_GAME), never
+        by an earlier connection's replayed one, whose ``pending_question`` is stale.
+        Only frames sent on an earlier connection (however many connections back): one
+        sent on this connection reaches the server after this JOIN_GAME_REP was
+        written, and is applied then. The server says which question waits for this
+        seat (``pending_question``) and whether it is leaving (``leaving``), which tells
+        what was applied.
         """
         if self._unapplied is not None and self._unapplied[1] != self.reconnects:
             frame, self._unapplied = self._unapplied[0], None

@@ -224,7 +224,8 @@ class GameEndpoint:
             room = self.lobby.room(data["room_id"])
             player = room.player_for(data["user_id"], data["token"])
             self.room = room
-            await room.post("join_game", self.conn, player, data.get("last_msg_id", 0))
+            last_msg_id = data.get("last_msg_id", 0)
+            await room.post("join_game", self.conn, player, last_msg_id, message["msg_id"])
             return
         assert self.room is not None  # the session allows nothing else before JOIN_GAME
         event = {"GAME_MESSAGE": "game_message", "LEAVE": "leave", "GET_ROOMATES": "roommates"}

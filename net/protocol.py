@@ -290,6 +290,9 @@ _ROOMMATES: Final = {
         "pending_question": _NULL_OR({"type": "string"}),
         # In JOIN_GAME_REP: this seat asked to leave and LEAVE has not arrived yet.
         "leaving": {"type": "boolean"},
+        # In JOIN_GAME_REP: the msg_id of the JOIN_GAME it answers, so a client tells
+        # its own connection's reply from an earlier connection's, replayed.
+        "reply_to": {"type": "string"},
     },
     "required": ["room_id", "room_name", "you", "players", "seats_left"],
 }

@@ -99,6 +99,7 @@ class Room:
         self._tickers: list[trio.CancelScope] = []
         self._first_player_timer = trio.CancelScope()
         self._grace: dict[int, trio.CancelScope] = {}  # seats held for a dropped player
+        self._told_away: set[int] = set()  # seats the others were told are away
         self._unattended: trio.CancelScope | None = None  # a filling room with nobody in it
         self.moves_logged = 0
         self.restored = False
@@ -201,7 +202,7 @@ class Room:
                 self._nursery = nursery
                 self._watch_unattended()
                 if self.restored:
-                    self._carry_on()
+                    await self._carry_on()
                 async for event in self._inbox:
                     await self._handle(event)
                     if self.game.state == FINISHED and not self.done.is_set():
@@ -231,17 +232,34 @@ class Room:
         self.closing = True
         self._send.close()
 
-    def _carry_on(self) -> None:
-        """After a restart: the timers the game was under run again from the start."""
+    async def _carry_on(self) -> None:
+        """After a restart: the timers the game was under run again from the start.
+
+        Every connection went down with the old server, so every player is held as
+        dropped, and the others are told so: each "back" then follows an "away".
+        """
         if self.game.state == CHOOSING_FIRST:
             self._start_first_player_timer()
+        notices: list[Message] = []
         for player in self.human_players():
-            self._hold_seat(player)
+            if self._hold_seat(player):
+                self._told_away.add(player.seat)
+                notices += self._away(player)
+        if notices:
+            await self._send_out(notices)
 
     # -- events ---------------------------------------------------------------------
 
-    async def _on_join_game(self, conn: Connection, player: Player, last_msg_id: int) -> None:
-        """A /game connection for a seat: replay what it missed, then carry on."""
+    async def _on_join_game(
+        self, conn: Connection, player: Player, last_msg_id: int, hello_id: str
+    ) -> None:
+        """A /game connection for a seat: replay what it missed, then carry on.
+
+        The JOIN_GAME_REP quotes the JOIN_GAME's msg_id (``reply_to``): a client that
+        reconnected twice in quick succession also receives, replayed, the reply to an
+        earlier connection's JOIN_GAME, whose ``pending_question`` is stale; only its own
+        says what the server had applied when this connection joined.
+        """
         if conn.closed.is_set():
             return  # gone before its turn came: its disconnection changes nothing
         if self.closing:
@@ -252,6 +270,12 @@ class Room:
             missed = await self.store.messages_after(self.room_id, player.seat, last_msg_id)
             why = "you left this game; a computer has your seat"
             conn.turn_away(ProtocolError("not_playing", why), "JOIN_GAME", missed)
+            return
+        if self.game.state == FINISHED:
+            # As after a restart or the room's close: what it missed, then game_finished.
+            missed = await self.store.messages_after(self.room_id, player.seat, last_msg_id)
+            over = "the game is over; you have everything it sent you"
+            conn.turn_away(ProtocolError("game_finished", over), "JOIN_GAME", missed)
             return
         old = player.connection
         if old is not None and old is not conn:
@@ -276,10 +300,13 @@ class Room:
         data = self._roommates(player.seat)
         data["pending_question"] = None if question is None else question.msg_id
         data["leaving"] = player.seat in game.leavers
+        data["reply_to"] = hello_id
         reply = self.game.tell(player.seat, "JOIN_GAME_REP", "Connected to the game.", data)
         held = self._grace.pop(player.seat, None)
         if held is not None:
             held.cancel()
+        if player.seat in self._told_away:  # "back" only for a player told "away"
+            self._told_away.discard(player.seat)
             await self._send_out([reply, *self._notice(player, "back", "is back.")])
         else:
             await self._send_out([reply])
@@ -360,9 +387,8 @@ class Room:
         log.info("room %s: %s disconnected", self.room_id, player.name)
         self._watch_unattended()
         if self._hold_seat(player):
-            seconds = self.config.grace_period
-            await self._send_out(self._notice(player, "away", f"lost the connection; their "
-                                              f"seat is held {seconds:g} s.", seconds))  # fmt: skip
+            self._told_away.add(player.seat)
+            await self._send_out(self._away(player))
 
     async def _on_unattended(self, scope: trio.CancelScope) -> None:
         """Nobody came back to a room that never filled: it closes, its seats with it."""
@@ -529,6 +555,11 @@ class Room:
             for other in self.human_players()
             if other is not player and self._in_game(other)
         ]
+
+    def _away(self, player: Player) -> list[Message]:
+        seconds = self.config.grace_period
+        why = f"lost the connection; their seat is held {seconds:g} s."
+        return self._notice(player, "away", why, seconds)
 
     def _roommates(self, seat: int) -> dict[str, Any]:
         return {

@@ -490,7 +490,7 @@ DROP_KINDS = ["graceful", "abrupt", "answered_graceful", "answered_abrupt", "rep
 JUNK = [
     b"\x00binary",  # binary_frame
     "{not json",  # bad_json
-    json.dumps(cmd("LEAVE")),  # not_now: nobody asked to leave
+    json.dumps(cmd("LEAVE")),  # not_leaving: nobody asked to leave
     json.dumps(cmd("JOIN_GAME", {"room_id": "r", "user_id": "u", "token": "t"})),  # not_now
     json.dumps(cmd("GET_ROOMS", {})),  # wrong_endpoint
     # an answer to a question that is not pending (no_question / stale_answer, numbered)

@@ -264,7 +264,7 @@ async def test_moves_out_of_turn_and_cards_not_held_change_nothing(hostile_serve
         assert await refused(ada, {"action": "cheat"}) == "bad_message"
         await ada.send("LEAVE")
         error = await ada.receive()
-        assert error["payload"]["data"] == {"code": "not_now", "cmd": "LEAVE"}
+        assert error["payload"]["data"] == {"code": "not_leaving", "cmd": "LEAVE"}
         assert [list(s.hand) for s in game.seats] == hands
         assert game.state == "turn" and game.table.current == 0
         # the question still stands; through the client library, a refused answer puts
