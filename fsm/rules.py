@@ -219,7 +219,8 @@ def play(table: Table, seat: int, played: Sequence[Card]) -> Outcome:
         table.request = None  # satisfied: the request holds until somebody does (decided)
     if len(played) == 1:
         return _single(table, seat, played[0])
-    table.request = None  # combinations make no request (decided)
+    # Combinations make no request of their own (decided): one led by ``?`` under a
+    # pending request leaves that request holding (decided).
     return _combination(table, seat, combination(played[0], played[1]) or "")
 
 

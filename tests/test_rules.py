@@ -443,7 +443,16 @@ def test_a_combination_first_card_must_satisfy_a_pending_request():
         {"ada": "red-? blue-1 green-cup", "bob": "green-cross"}, top="red-cross", request="yellow"
     )
     game.play(0, cards("red-? blue-1"))  # ? satisfies any request: accepted
-    assert game.table.request is None and len(hand(game, 1)) == 2
+    assert len(hand(game, 1)) == 2
+    # it makes no request of its own, so the pending one still holds (decided)
+    assert game.table.request == "yellow" and game.table.current == 0
+    game = scenario(
+        {"ada": "yellow-cup red-? blue-1 green-cup", "bob": "green-cross"},
+        top="red-cross",
+        request="yellow",
+    )
+    game.play(0, cards("yellow-cup"))  # a card satisfying it clears it
+    assert game.table.request is None
     game = scenario(
         {"ada": "red-- blue-1 green-cup", "bob": "green-cross"}, top="red-cross", request="yellow"
     )
@@ -490,6 +499,20 @@ def test_last_card_is_checked_after_the_drop_completes_the_play():
     game.play(0, cards("red--"))  # two left: no check yet
     out = game.drop(0, cards("blue-cup"))  # one left, not announced with the play
     assert picks(out, 0)[0]["next_cmd"] == "PICK_ONE" and len(hand(game, 0)) == 2
+
+
+def test_last_card_of_a_combination_that_plays_again_is_checked_before_the_extra_turn():
+    game = scenario(
+        {"ada": "red-? blue-1 green-cup", "bob": "green-cross"},
+        top="red-cross",
+        market="yellow-cup yellow-cross",
+    )
+    out = game.play(0, cards("red-? blue-1"))  # one card left, not announced
+    assert picks(out, 0)[0]["next_cmd"] == "PICK_ONE"
+    assert len(hand(game, 0)) == 2 and game.table.current == 0  # then plays again
+    game = scenario({"ada": "red-? blue-1 green-cup", "bob": "green-cross"}, top="red-cross")
+    out = game.play(0, cards("red-? blue-1"), last_card=True)
+    assert picks(out, 0) == [] and hand(game, 0) == ["green-cup"] and game.table.current == 0
 
 
 def test_announcing_when_more_cards_remain_changes_nothing():
