@@ -358,11 +358,11 @@ class Room:
             log.info("room %s: %s left", self.room_id, player.name)
 
     async def _on_roommates(self, conn: Connection, message: dict[str, Any]) -> None:
+        """A status like the ticks: unnumbered (msg_id "0") and never stored, so that
+        asking costs no write and a resuming client is not sent every answer again."""
         player = self._player_of(conn)
         if player is not None:
-            reply = self.game.tell(player.seat, "GET_ROOMATES_REP", "Your roommates.",
-                                   self._roommates(player.seat))  # fmt: skip
-            await self._send_out([reply])
+            conn.deliver(envelope(TICK_CMD, "0", "Your roommates.", self._roommates(player.seat)))
 
     async def _on_tick(self, player: Player, _: trio.CancelScope) -> None:
         """The roommates while the room fills: a status, not part of the game's story.

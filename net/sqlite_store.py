@@ -29,6 +29,7 @@ import trio
 from cardgame.fsm.game import Game
 from cardgame.fsm.snapshot import to_snapshot
 
+from .db_file import ServerLock, check_writable
 from .store import Envelope, Move, StoredRoom, StoreError
 
 #: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
@@ -83,6 +84,8 @@ MIGRATIONS: Final = [
 
 
 Statement = tuple[str, tuple[Any, ...]]
+#: The result of a room that ended without a game.
+ABANDONED: Final = json.dumps({"reason": "abandoned"})
 
 
 @dataclass
@@ -129,14 +132,17 @@ class SqliteStore:
         self._batch = _Batch()
         if readonly and not Path(self.path).is_file():
             raise StoreError(f"there is no database at {self.path}")
+        self._lock: ServerLock | None = None
         if self.path != ":memory:" and not readonly:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            check_writable(Path(self.path))
+            self._lock = ServerLock(Path(self.path))  # before anything is read
         target = f"{Path(self.path).absolute().as_uri()}?mode=ro" if readonly else self.path
         try:
             self._db = sqlite3.connect(
                 target, check_same_thread=False, isolation_level=None, uri=readonly
             )
         except sqlite3.Error as err:
+            self._release()
             raise StoreError(f"cannot open {self.path}: {err}") from None
         try:
             _check_ours(self._db, self.path)
@@ -144,8 +150,10 @@ class SqliteStore:
                 self._migrate()
             elif self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 raise StoreError(f"{self.path} has an older schema: run cardgame serve on it once")
+            self._finished = self._finished_rooms()
         except BaseException:
             self._db.close()
+            self._release()
             raise
 
     def _migrate(self) -> None:
@@ -165,6 +173,19 @@ class SqliteStore:
 
     def close(self) -> None:
         self._db.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _finished_rooms(self) -> set[str]:
+        """The finished games' room ids, kept in memory so that a JOIN_GAME for a room
+        that is in no game (a typo, a guess, a flood) costs no read on the store's one
+        thread, which every game's writes wait for (~100 bytes a finished game)."""
+        sql = "SELECT room_id FROM rooms WHERE finished IS NOT NULL AND result != ?"
+        return {room_id for (room_id,) in self._db.execute(sql, (ABANDONED,))}
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
@@ -274,11 +295,13 @@ class SqliteStore:
                 )
             )
         await self._write(statements)
+        if result is not None:
+            self._finished.add(room_id)
 
     async def abandon_room(self, room_id: str) -> None:
         """A room that ended without a game (abandoned): kept, but not restored."""
         sql = "UPDATE rooms SET finished = ?, result = ? WHERE room_id = ?"
-        result = json.dumps({"reason": "abandoned"})
+        result = ABANDONED
         await self._write([(sql, (time.time(), result, room_id))])
 
     # -- reads ----------------------------------------------------------------------
@@ -299,7 +322,13 @@ class SqliteStore:
         return row[0] if row and hmac.compare_digest(row[1], token_hash) else None
 
     async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
-        """The seat of a player whose token hash matches, if any (for finished games)."""
+        """The seat of a player of a finished game whose token hash matches, if any.
+
+        A room that is not a finished game has no seat here, whatever the file holds:
+        an unfinished room whose task is gone is not reported finished.
+        """
+        if room_id not in self._finished:
+            return None
         return await self._run(self._seat_of, room_id, user_id, token_hash)
 
     async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[dict[str, Any]]:

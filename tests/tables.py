@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -65,3 +68,35 @@ async def play_on(client: GameClient, seed: int = 0, vote: str = "yes") -> Messa
         message = await client.receive()
         if event_of(message) == "game_over":
             return message
+
+
+CARDGAME = str(Path(sys.executable).with_name("cardgame"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def start_serve(nursery: trio.Nursery, db: Path, port: int) -> tuple[trio.Process, list]:
+    """``cardgame serve`` as a subprocess; returns once it listens, with its output lines."""
+    command = [CARDGAME, "serve", "--port", str(port), "--db", str(db)]
+    process = await trio.lowlevel.open_process(command, stdout=-1, stderr=-2)
+    lines: list[str] = []
+    listening = trio.Event()
+
+    async def read_output() -> None:
+        buffer = b""
+        async for chunk in process.stdout:
+            buffer += chunk
+            *done, buffer = buffer.split(b"\n")
+            for line in done:
+                lines.append(line.decode())
+                if "listening on" in lines[-1]:
+                    listening.set()
+
+    nursery.start_soon(read_output)
+    with trio.fail_after(20):
+        await listening.wait()
+    return process, lines

@@ -9,8 +9,6 @@ not ours stops ``cardgame serve`` with a clear error and is never written.
 
 from __future__ import annotations
 
-import socket
-import sys
 from pathlib import Path
 
 import trio
@@ -20,39 +18,9 @@ from cardgame.cli.main import main
 from cardgame.net.client import Backoff, GameClient
 from cardgame.net.sqlite_store import SqliteStore
 
-from tables import event_of, fill_room, play_on
+from tables import event_of, fill_room, free_port, play_on, start_serve
 
-CARDGAME = str(Path(sys.executable).with_name("cardgame"))
 RECONNECT = Backoff(first=0.05, cap=0.5, attempts=60)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def start_serve(nursery: trio.Nursery, db: Path, port: int) -> tuple[trio.Process, list]:
-    """``cardgame serve`` as a subprocess; returns once it listens, with its output lines."""
-    command = [CARDGAME, "serve", "--port", str(port), "--db", str(db)]
-    process = await trio.lowlevel.open_process(command, stdout=-1, stderr=-2)
-    lines: list[str] = []
-    listening = trio.Event()
-
-    async def read_output() -> None:
-        buffer = b""
-        async for chunk in process.stdout:
-            buffer += chunk
-            *done, buffer = buffer.split(b"\n")
-            for line in done:
-                lines.append(line.decode())
-                if "listening on" in lines[-1]:
-                    listening.set()
-
-    nursery.start_soon(read_output)
-    with trio.fail_after(20):
-        await listening.wait()
-    return process, lines
 
 
 async def play_through_a_crash(tmp_path: Path, rooms: int) -> tuple[list, dict, list[str]]:

@@ -1,0 +1,202 @@
+"""The database under hostile load and faults: one server per file, start-up checks that
+say what is wrong, no store read for rooms nobody knows, roommates answers not stored.
+
+Each test that runs a server plays a witness game in another room, which must finish.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import trio
+from trio_websocket import open_websocket_url
+
+from cardgame.net.client import GameClient
+from cardgame.net.sqlite_store import SqliteStore
+from cardgame.net.store import StoreError
+
+from tables import CARDGAME, event_of, fill_room, free_port, play_on, start_serve
+
+NOBODY = 65534
+
+
+async def witness_game(url: str, seed: int = 0) -> dict:
+    """A game in a room of its own, played to the end: whatever else happens must not
+    stop it."""
+    [ticket] = await fill_room(url, 2, computers=1, name="witness")
+    async with GameClient.connect(url, ticket) as client:
+        over = await play_on(client, seed=seed)
+    assert event_of(over) == "game_over"
+    return over
+
+
+# -- one server per database ---------------------------------------------------------
+
+
+async def test_a_second_server_on_the_same_database_is_refused_and_the_first_plays_on(
+    tmp_path,
+):
+    db = tmp_path / "games.db"
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            port = free_port()
+            first, _ = await start_serve(nursery, db, port)
+            second = await trio.run_process(
+                [CARDGAME, "serve", "--port", str(free_port()), "--db", str(db)],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+            await witness_game(f"ws://127.0.0.1:{port}")
+            first.terminate()
+            await first.wait()
+    assert second.returncode == 1
+    said = second.stderr.decode().strip()
+    assert said.count("\n") == 0, said  # one line
+    assert f"another cardgame server (pid {first.pid}) is using {db}" in said
+    # Once the first has stopped, the file is free again (the kernel dropped its lock).
+    SqliteStore(db).close()
+
+
+def test_a_second_store_in_one_process_is_refused_too(tmp_path):
+    first = SqliteStore(tmp_path / "g.db")
+    try:
+        with pytest.raises(StoreError, match=r"another cardgame server \(pid \d+\)"):
+            SqliteStore(tmp_path / "g.db")
+        SqliteStore(tmp_path / "g.db", readonly=True).close()  # `cardgame games` still reads
+    finally:
+        first.close()
+    SqliteStore(tmp_path / "g.db").close()
+
+
+# -- start-up says exactly what is wrong -----------------------------------------------
+
+
+@contextmanager
+def shared_directory() -> Iterator[Path]:
+    """A directory an unprivileged user can reach (pytest's tmp_path is private)."""
+    path = Path(tempfile.mkdtemp(prefix="cardgame-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        for child in [path, *path.rglob("*")]:
+            child.chmod(0o755 if child.is_dir() else 0o644)
+        shutil.rmtree(path)
+
+
+async def serve_unprivileged(db: Path) -> str:
+    """``cardgame serve --db`` as a user who owns nothing here (root writes anywhere)."""
+    command = [CARDGAME, "serve", "--port", "0", "--db", str(db)]
+    if os.geteuid() == 0:
+        command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                   *command]  # fmt: skip
+    done = await trio.run_process(command, capture_stdout=True, capture_stderr=True, check=False)
+    assert done.returncode == 1, done
+    return done.stderr.decode().strip()
+
+
+async def test_a_read_only_directory_is_named_as_the_problem():
+    with shared_directory() as top:
+        locked = top / "locked"
+        locked.mkdir()
+        SqliteStore(locked / "games.db").close()
+        locked.chmod(0o555)
+        said = await serve_unprivileged(locked / "games.db")
+    assert f"the directory {locked} is not writable (Permission denied)" in said
+    assert "games.db-wal" in said and "not a cardgame database" not in said
+
+
+async def test_a_read_only_database_file_is_named_as_the_problem():
+    with shared_directory() as top:
+        top.chmod(0o777)  # the directory is writable by anyone, the file is not
+        SqliteStore(top / "games.db").close()
+        (top / "games.db").chmod(0o644)
+        said = await serve_unprivileged(top / "games.db")
+        top.chmod(0o755)
+    assert f"{top / 'games.db'} is not writable (Permission denied)" in said
+
+
+# -- no store read for a room nobody knows --------------------------------------------
+
+
+async def test_a_flood_of_join_game_for_unknown_rooms_never_touches_the_store_thread(
+    start_server, tmp_path
+):
+    store = SqliteStore(tmp_path / "games.db")
+    calls: list[tuple[str, tuple]] = []
+    original = store._run
+
+    async def watched(fn, *args):
+        calls.append((fn.__name__, args))
+        return await original(fn, *args)
+
+    store._run = watched  # type: ignore[method-assign]
+    server = await start_server(store)
+    bogus = {secrets.token_hex(4) for _ in range(200)}
+    refusals: list[str] = []
+
+    async def flood(room_ids: list[str]) -> None:
+        for room_id in room_ids:
+            async with open_websocket_url(server.url + "/game") as ws:
+                hello = {"room_id": room_id, "user_id": "u", "token": "t", "last_msg_id": 0}
+                await ws.send_message(json.dumps(
+                    {"cmd": "JOIN_GAME", "msg_id": "1", "payload": {"data": hello}}
+                ))  # fmt: skip
+                refusals.append(json.loads(await ws.get_message())["payload"]["data"]["code"])
+
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            ids = sorted(bogus)
+            for part in range(10):
+                nursery.start_soon(flood, ids[part::10])
+            await witness_game(server.url)
+    assert refusals == ["unknown_room"] * len(bogus)
+    touched = [(name, args) for name, args in calls if set(map(str, args)) & bogus]
+    assert touched == []
+    assert any(name == "_tx" for name, _ in calls)  # the witness's writes did go through it
+    store.close()
+
+
+async def test_a_stored_room_that_is_not_finished_is_never_reported_finished(tmp_path):
+    store = SqliteStore(tmp_path / "games.db")
+    await store.add_room("r1", "kitchen", 2)
+    await store.add_player("r1", "u1", 0, "ada", "hash-a")
+    assert await store.seat_of("r1", "u1", "hash-a") is None  # unfinished: no seat here
+    store.close()
+
+
+# -- roommates answers are a status ---------------------------------------------------
+
+
+async def test_get_roomates_in_a_game_is_answered_unnumbered_and_not_stored(start_server, tmp_path):
+    store = SqliteStore(tmp_path / "games.db")
+    server = await start_server(store)
+    [ticket] = await fill_room(server.url, 2, computers=1)
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(witness_game, server.url)
+            async with GameClient.connect(server.url, ticket) as client:
+                while client.question is None:
+                    await client.receive()
+                stored = await store.messages_after(ticket.room_id, 0, 0)
+                for _ in range(5):
+                    await client.roommates()
+                answers = []
+                while len(answers) < 5:
+                    message = await client.receive()
+                    assert message["cmd"] == "GET_ROOMATES_REP"
+                    answers.append(message)
+                assert {m["msg_id"] for m in answers} == {"0"}
+                assert answers[0]["payload"]["data"]["you"] == 0
+                assert await store.messages_after(ticket.room_id, 0, 0) == stored
+                await play_on(client)
+    store.close()
