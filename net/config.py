@@ -31,3 +31,5 @@ class ServerConfig:
     abandoned_after: float = 600.0
     #: Seconds a finished room stays reachable for late reconnections.
     finished_linger: float = 60.0
+    #: Longest wait, in seconds, between retries of a write the storage refused.
+    storage_retry: float = 2.0

@@ -23,8 +23,8 @@ from cardgame.fsm.snapshot import SnapshotError
 from .config import ServerConfig
 from .connection import INTERNAL_ERROR, Connection
 from .protocol import check_name, envelope
-from .room import Player, Room, hash_token
-from .store import Store
+from .room import Player, Room, hash_token, storage_refusal
+from .store import StorageUnavailable, Store
 
 log = logging.getLogger("cardgame.net")
 
@@ -175,7 +175,11 @@ class LobbyEndpoint:
             raise ProtocolError("bad_size", "leave at least one seat for a person")
         room_id = secrets.token_hex(4)
         room = Room(room_id, room_name, size, computers, lobby.store, lobby.config)
-        await lobby.store.add_room(room_id, room_name, size, computers)
+        try:
+            await lobby.store.add_room(room_id, room_name, size, computers)
+        except StorageUnavailable as err:  # nothing written, nothing created
+            log.error("room %s was not saved: %s", room_id, err)
+            raise storage_refusal() from None
         player, token = await room.reserve(user_name)
         lobby.start_room(room)
         creation = next((c for c in lobby.creations.values() if c.creator is self.conn), None)

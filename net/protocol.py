@@ -49,6 +49,8 @@ ERROR_CODES: Final = {
     "not_playing": "the seat is not a human player in the game",
     "not_leaving": "LEAVE without first asking to leave",
     "game_finished": "the game is over; everything it sent you has been sent again",
+    "storage_unavailable": "the server cannot write to its storage; in a game the move is "
+    "held and goes through later, in the lobby nothing was done",
 }
 
 _NAME: Final = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}

@@ -39,12 +39,27 @@ from cardgame.fsm.snapshot import from_snapshot
 from .config import ServerConfig
 from .connection import NORMAL_CLOSURE, REPLACED, Connection
 from .protocol import envelope
-from .store import Move, Store, StoredRoom
+from .store import Move, StorageUnavailable, Store, StoredRoom
 
 log = logging.getLogger("cardgame.net")
 
 TICK_CMD: Final = "GET_ROOMATES_REP"
 TICK_PROMPT: Final = "Waiting for players."
+
+#: Seconds before the first retry of a failed write (then doubled, up to storage_retry).
+STORAGE_FIRST_RETRY: Final = 0.05
+
+
+def storage_refusal(held: bool = False) -> ProtocolError:
+    """What a player is told when the server cannot write (the log says why): in a
+    game, the move is held and goes through later; in the lobby, nothing was done."""
+    then = ("nothing is lost: the game goes on once it can be saved" if held
+            else "nothing was done; try again in a moment")  # fmt: skip
+    return ProtocolError(
+        "storage_unavailable",
+        f"the server cannot save right now (its storage is full or failing); {then}",
+    )
+
 
 #: Replies remembered per seat, so a repeated client msg_id is answered again.
 REMEMBERED_REPLIES = 64
@@ -160,9 +175,14 @@ class Room:
         token = secrets.token_urlsafe(24)
         player = Player(len(self.players), name, secrets.token_hex(8), hash_token(token))
         self.players.append(player)
-        await self.store.add_player(
-            self.room_id, player.user_id, player.seat, name, player.token_hash
-        )
+        try:
+            await self.store.add_player(
+                self.room_id, player.user_id, player.seat, name, player.token_hash
+            )
+        except StorageUnavailable as err:
+            self.players.remove(player)  # not written: the seat is not taken
+            log.error("room %s: a seat for %s was not saved: %s", self.room_id, name, err)
+            raise storage_refusal() from None
         if self.seats_left() == 0:
             self._seat_computers()
         return player, token
@@ -397,7 +417,10 @@ class Room:
         log.info("room %s: nobody there for %g s; closed", self.room_id,
                  self.config.abandoned_after)  # fmt: skip
         self._close()
-        await self.store.abandon_room(self.room_id)
+        try:
+            await self.store.abandon_room(self.room_id)
+        except StorageUnavailable as err:  # it stays unfinished on file: restored, and
+            log.error("room %s: %s", self.room_id, err)  # closed again, at the next start
 
     async def _on_grace_expired(self, player: Player, scope: trio.CancelScope) -> None:
         """The dropped player did not come back in time: a leave, as in Scenario B."""
@@ -441,7 +464,7 @@ class Room:
         self._follow_seats()
         self.moves_logged += 1
         seat = None if player is None else player.seat
-        await self._send_out(messages, player, msg_id, (self.moves_logged, seat, logged))
+        await self._send_out(messages, player, msg_id, (self.moves_logged, seat, logged), cmd)
         if game.state == CHOOSING_FIRST and was != CHOOSING_FIRST:
             self._start_first_player_timer()
         if game.state != CHOOSING_FIRST:
@@ -468,8 +491,9 @@ class Room:
         player: Player | None = None,
         msg_id: str | None = None,
         move: Move | None = None,
+        cmd: str | None = None,
     ) -> None:
-        await self.store.record(self.room_id, self.game, messages, move)
+        await self._record(messages, move, player, cmd)
         if player is not None and msg_id is not None:
             mine = [m for s, m in messages if s == player.seat]
             player.replies[msg_id] = mine
@@ -477,6 +501,42 @@ class Room:
                 del player.replies[next(iter(player.replies))]
         for seat, message in messages:
             self._deliver(self.players[seat], message)
+
+    async def _record(
+        self, messages: list[Message], move: Move | None, player: Player | None, cmd: str | None
+    ) -> None:
+        """Write before sending; when storage fails, the room holds until it can write.
+
+        The event is applied in memory and stays applied; its messages are held (not
+        sent, since they are not written) and the write is tried again, waiting twice
+        as long each time up to ``storage_retry`` seconds, until it succeeds — then
+        they go out as if nothing happened. Meanwhile the room handles nothing else
+        (events queue in its inbox), so nothing is sent, and nothing is reported, that
+        the database does not hold. Every connected person in the room is told once,
+        with an unnumbered ERROR ``storage_unavailable`` (``cmd``: what the mover sent).
+        """
+        wait = min(STORAGE_FIRST_RETRY, self.config.storage_retry)
+        held = False
+        while True:
+            try:
+                await self.store.record(self.room_id, self.game, messages, move)
+            except StorageUnavailable as err:
+                if not held:
+                    held = True
+                    log.error("room %s: %s; held, retrying", self.room_id, err)
+                    self._tell_storage_unavailable(player, cmd)
+                await trio.sleep(wait)
+                wait = min(wait * 2, self.config.storage_retry)
+                continue
+            if held:
+                log.info("room %s: storage is back; the held messages go out", self.room_id)
+            return
+
+    def _tell_storage_unavailable(self, mover: Player | None, cmd: str | None) -> None:
+        for player in self.human_players():
+            if player.connection is not None:
+                what = cmd if player is mover else None
+                player.connection.refuse(storage_refusal(held=True), what)
 
     def _deliver(self, player: Player, message: dict[str, Any]) -> None:
         conn = player.connection

@@ -30,7 +30,7 @@ from cardgame.fsm.game import Game
 from cardgame.fsm.snapshot import to_snapshot
 
 from .db_file import ServerLock, check_writable
-from .store import Envelope, Move, StoredRoom, StoreError
+from .store import Envelope, Move, StorageUnavailable, StoredRoom, StoreError
 
 #: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
 APPLICATION_ID: Final = 0x44697363
@@ -119,6 +119,17 @@ def _check_ours(db: sqlite3.Connection, path: str) -> None:
             f"{path} has schema version {version}, newer than this cardgame ({SCHEMA_VERSION}); "
             "upgrade cardgame"
         )
+
+
+def _classified(path: str, err: BaseException) -> BaseException:
+    """A failure of the storage (full, I/O, read-only, locked) becomes
+    :class:`StorageUnavailable`, to be retried; anything else (a constraint broken:
+    a bug) stays what it is."""
+    if isinstance(err, sqlite3.OperationalError):
+        failure = StorageUnavailable(f"{path}: the write failed: {err}")
+        failure.__cause__ = err
+        return failure
+    return err
 
 
 class SqliteStore:
@@ -215,10 +226,10 @@ class SqliteStore:
         else:
             await batch.done.wait()
         if batch.failed is not None:
-            raise StoreError(f"{self.path}: the write failed: {batch.failed}") from batch.failed
+            raise _classified(self.path, batch.failed)
         error = batch.errors[index]
         if error is not None:
-            raise error
+            raise _classified(self.path, error)
 
     def _tx(self, writes: list[list[Statement]]) -> list[BaseException | None]:
         db = self._db

@@ -26,6 +26,11 @@ class StoreError(RuntimeError):
     """The database cannot be used; the message says why and what to do."""
 
 
+class StorageUnavailable(StoreError):
+    """A write failed for a reason outside the game (disk full, I/O error, read-only
+    file): nothing of it was written, and the same write may succeed later."""
+
+
 @dataclass
 class StoredRoom:
     """A room as the store last saw it: enough to restore it, list it or replay it."""
@@ -42,7 +47,11 @@ class StoredRoom:
 
 
 class Store(Protocol):
-    """Every write is awaited before the messages it records are sent."""
+    """Every write is awaited before the messages it records are sent.
+
+    A write that fails for want of storage raises :class:`StorageUnavailable` and
+    leaves nothing of itself behind, so the caller may simply try it again.
+    """
 
     async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None: ...
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +21,16 @@ import pytest
 import trio
 from trio_websocket import open_websocket_url
 
-from cardgame.net.client import GameClient
+from cardgame.fsm.bots import make_bot
+from cardgame.net.client import (
+    Backoff,
+    GameClient,
+    LobbyClient,
+    ServerError,
+    Ticket,
+    bot_view,
+    question_of,
+)
 from cardgame.net.sqlite_store import SqliteStore
 from cardgame.net.store import StoreError
 
@@ -28,10 +39,11 @@ from tables import CARDGAME, event_of, fill_room, free_port, play_on, start_serv
 NOBODY = 65534
 
 
-async def witness_game(url: str, seed: int = 0) -> dict:
-    """A game in a room of its own, played to the end: whatever else happens must not
-    stop it."""
-    [ticket] = await fill_room(url, 2, computers=1, name="witness")
+async def witness_game(url: str, ticket: Ticket | None = None, seed: int = 0) -> dict:
+    """A game in a room of its own (``ticket``'s, or a new one), played to the end:
+    whatever else happens must not stop it."""
+    if ticket is None:
+        [ticket] = await fill_room(url, 2, computers=1, name="witness")
     async with GameClient.connect(url, ticket) as client:
         over = await play_on(client, seed=seed)
     assert event_of(over) == "game_over"
@@ -199,4 +211,105 @@ async def test_get_roomates_in_a_game_is_answered_unnumbered_and_not_stored(star
                 assert answers[0]["payload"]["data"]["you"] == 0
                 assert await store.messages_after(ticket.room_id, 0, 0) == stored
                 await play_on(client)
+    store.close()
+
+
+# -- storage faults -------------------------------------------------------------------
+
+FAST = Backoff(first=0.01, cap=0.1, attempts=50)
+
+
+async def set_page_limit(store: SqliteStore, extra_pages: int | None) -> None:
+    """SQLite's max_page_count: the file may not grow past its size now (a full disk),
+    or may grow freely again (``None``: space is back)."""
+
+    def limit() -> None:
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        ceiling = 2**31 - 2 if extra_pages is None else pages + extra_pages
+        store._db.execute(f"PRAGMA max_page_count = {ceiling}")
+
+    await store._run(limit)
+
+
+def storage_errors(client: GameClient) -> list[dict]:
+    return [e for e in client.errors if e["payload"]["data"]["code"] == "storage_unavailable"]
+
+
+async def test_a_full_disk_holds_the_room_tells_its_players_and_it_goes_on_when_space_returns(
+    start_server, tmp_path
+):
+    store = SqliteStore(tmp_path / "games.db")
+    server = await start_server(store, storage_retry=0.05)
+    [ticket] = await fill_room(server.url, 2, computers=1)
+    [witness] = await fill_room(server.url, 2, computers=1, name="witness")
+    bot = make_bot("greedy", random.Random(1))
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(witness_game, server.url, witness)
+            async with GameClient.connect(server.url, ticket, backoff=FAST) as client:
+                while client.question is None:
+                    await client.receive()
+                await set_page_limit(store, 0)  # the disk is full from now on
+                while not storage_errors(client):  # moves until one cannot be written
+                    if client.question is not None:
+                        asked = client.question
+                        decision = bot.decide(question_of(asked), bot_view(client.view))
+                        await client.answer(decision.data, decision.last_card)
+                    await client.receive()
+                [refusal] = storage_errors(client)
+                assert refusal["msg_id"] == "0"
+                assert refusal["payload"]["data"]["cmd"] == "GAME_MESSAGE"
+                held_at = client.last_msg_id
+                # The room holds: what the move sent is not sent, since it is not written.
+                assert client.question is None
+                written = await store.messages_after(ticket.room_id, 0, 0)
+                assert int(written[-1]["msg_id"]) == held_at
+                # The player drops meanwhile; a reconnection waits for the room too.
+                await client.ws.aclose()
+                await set_page_limit(store, None)  # space is back
+                over = await play_on(client, seed=1)
+    assert event_of(over) == "game_over"
+    ids = [int(m["msg_id"]) for m in client.received]
+    assert ids == list(range(1, len(ids) + 1)) and client.duplicates == 0
+    assert client.reconnects >= 1 and ids[-1] > held_at
+    codes = {e["payload"]["data"]["code"] for e in client.errors}
+    assert codes <= {"storage_unavailable"}  # never game_finished for a game going on
+    finished = store.room(ticket.room_id)
+    assert finished is not None and finished.finished and finished.result is not None
+    assert client.received == await store.messages_after(ticket.room_id, 0, 0)
+    store.close()
+
+
+async def test_lobby_writes_that_fail_are_refused_with_storage_unavailable_and_change_nothing(
+    start_server, tmp_path
+):
+    """Another program holds the database's write lock: the lobby cannot write."""
+    store = SqliteStore(tmp_path / "games.db")
+    await store._run(store._db.execute, "PRAGMA busy_timeout = 20")
+    server = await start_server(store, storage_retry=0.05)
+    async with LobbyClient.connect(server.url) as lobby:
+        waiting = await lobby.create_room("kitchen", 3, "ada")
+    [witness] = await fill_room(server.url, 2, computers=1, name="witness")
+    other = sqlite3.connect(tmp_path / "games.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the write lock, held
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(witness_game, server.url, witness)  # held until the lock goes
+            async with LobbyClient.connect(server.url) as lobby:
+                rooms = set(server.lobby.rooms)
+                with pytest.raises(ServerError) as created:
+                    await lobby.create_room("attic", 2, "bob")
+                with pytest.raises(ServerError) as joined:
+                    await lobby.join_room(waiting.room_id, "bob")
+                for refused, cmd in ((created, "CREATE_A_ROOM"), (joined, "JOIN_ROOM")):
+                    message = refused.value.message
+                    assert message["msg_id"] == "0"
+                    assert message["payload"]["data"] == {"code": "storage_unavailable", "cmd": cmd}
+                    assert "try again" in message["payload"]["prompt"]
+                assert set(server.lobby.rooms) == rooms  # no room was created
+                assert [p.name for p in server.lobby.rooms[waiting.room_id].players] == ["ada"]
+                other.execute("ROLLBACK")  # the lock is gone
+                again = await lobby.join_room(waiting.room_id, "bob")
+                assert again.room_id == waiting.room_id
+    other.close()
     store.close()
