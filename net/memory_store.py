@@ -60,6 +60,12 @@ class MemoryStore:
         for key in [k for k in self.players if k[0] == room_id]:
             del self.players[key]
 
+    async def prune(self, room_id: str) -> None:
+        return None  # room_closed, just after, lets everything go
+
+    async def prune_finished(self, before: float) -> None:
+        return None
+
     def all_rooms(self) -> list[StoredRoom]:
         return []
 

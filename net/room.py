@@ -227,7 +227,7 @@ class Room:
                     await self._handle(event)
                     if self.game.state == FINISHED and not self.done.is_set():
                         self.done.set()
-                        nursery.start_soon(self._linger)
+                        self._start_timer(self.config.finished_linger, "linger_over")
                 nursery.cancel_scope.cancel()
         finally:
             self._send.close()
@@ -242,10 +242,14 @@ class Room:
         except ProtocolError as err:
             log.warning("room %s: %s event refused: %s", self.room_id, event[0], err.sentence)
 
-    async def _linger(self) -> None:
-        """A finished room stays a while for late reconnections, then closes."""
-        await trio.sleep(self.config.finished_linger)
+    async def _on_linger_over(self, _: trio.CancelScope) -> None:
+        """A finished room stays a while for late reconnections, then closes and its
+        messages are pruned (in the room task, so no join can read a half-pruned game)."""
         self._close()
+        try:
+            await self.store.prune(self.room_id)
+        except StorageUnavailable as err:  # pruned at the next start instead
+            log.error("room %s: its messages were not pruned: %s", self.room_id, err)
 
     def _close(self) -> None:
         """No seat or join from now on; the task ends once the inbox is empty."""

@@ -9,6 +9,7 @@ and then cancels the nursery.
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 
 import trio
@@ -18,7 +19,7 @@ from .config import ServerConfig
 from .connection import GOING_AWAY, INTERNAL_ERROR, Connection
 from .lobby import GameEndpoint, Lobby, LobbyEndpoint
 from .room import Room
-from .store import Store, open_store
+from .store import StorageUnavailable, Store, open_store
 
 log = logging.getLogger("cardgame.net")
 
@@ -91,6 +92,10 @@ async def serve(
     async with trio.open_nursery() as nursery:
         lobby = Lobby(store, config, nursery)
         restored = lobby.restore()
+        try:  # what a stop during a finished game's linger left unpruned
+            await store.prune_finished(time.time() - config.finished_linger)
+        except StorageUnavailable as err:
+            log.error("finished games were not pruned: %s", err)
         listener = await nursery.start(
             partial(
                 serve_websocket,

@@ -84,7 +84,9 @@ MIGRATIONS: Final = [
 
 
 Statement = tuple[str, tuple[Any, ...]]
-#: The result of a room that ended without a game.
+#: Every table with a room's rows, children before the room itself (foreign keys).
+ROOM_TABLES: Final = ("messages", "moves", "games", "players", "rooms")
+#: The result abandoned rooms were once kept with; any left in a file go at start-up.
 ABANDONED: Final = json.dumps({"reason": "abandoned"})
 
 
@@ -310,10 +312,28 @@ class SqliteStore:
             self._finished.add(room_id)
 
     async def abandon_room(self, room_id: str) -> None:
-        """A room that ended without a game (abandoned): kept, but not restored."""
-        sql = "UPDATE rooms SET finished = ?, result = ? WHERE room_id = ?"
-        result = ABANDONED
-        await self._write([(sql, (time.time(), result, room_id))])
+        """A room that ended without a game (abandoned, spam): nothing of it is kept."""
+        await self._write(
+            [(f"DELETE FROM {table} WHERE room_id = ?", (room_id,)) for table in ROOM_TABLES]
+        )
+
+    async def prune(self, room_id: str) -> None:
+        """The messages of a finished game, once its linger is over (the bulk of it)."""
+        await self._write([("DELETE FROM messages WHERE room_id = ?", (room_id,))])
+
+    async def prune_finished(self, before: float) -> None:
+        """Finished games older than ``before`` lose their messages; rooms abandoned
+        (by a version that kept them, or one whose removal failed) go entirely."""
+        finished = "SELECT room_id FROM rooms WHERE finished IS NOT NULL AND finished < ?"
+        abandoned = "SELECT room_id FROM rooms WHERE result = ?"
+        statements: list[Statement] = [
+            (f"DELETE FROM messages WHERE room_id IN ({finished})", (before,))
+        ]
+        statements += [
+            (f"DELETE FROM {table} WHERE room_id IN ({abandoned})", (ABANDONED,))
+            for table in ROOM_TABLES
+        ]
+        await self._write(statements)
 
     # -- reads ----------------------------------------------------------------------
 

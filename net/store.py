@@ -78,10 +78,20 @@ class Store(Protocol):
         """Rooms to restore at start-up (called before the server accepts connections)."""
 
     async def abandon_room(self, room_id: str) -> None:
-        """A room that ended without a game (abandoned): not to be restored."""
+        """A room that ended without a game (abandoned): removed, with all it held."""
 
     def room_closed(self, room_id: str) -> None:
         """The room's task ended: a store that lives in memory lets it go."""
+
+    async def prune(self, room_id: str) -> None:
+        """A finished game's linger is over: the messages it sent go (nobody will resume
+        it now); its players, its move log, its last snapshot and its result stay, for
+        ``cardgame games`` and ``cardgame replay`` and a late ``game_finished``."""
+
+    async def prune_finished(self, before: float) -> None:
+        """At start-up: :meth:`prune` every game that finished before ``before`` (wall
+        clock; a server that stopped during their linger did not), and remove what is
+        left of abandoned rooms."""
 
     # -- what the command line reads (``cardgame games``, ``cardgame replay``) ------
 

@@ -220,18 +220,19 @@ async def play_on_until_answered(client: GameClient, answers: int) -> None:
         await client.answer(decision.data, decision.last_card)
 
 
-async def test_a_finished_game_replays_what_it_owes_after_its_room_closed(start_server, tmp_path):
+async def test_a_finished_game_replays_what_it_owes_after_a_restart(tmp_path):
+    """The server stopped during the game's linger: the next one owes what it sent."""
     store = SqliteStore(tmp_path / "games.db")  # what the server keeps after a room closes
-    server = await start_server(store, finished_linger=0)
-    [ticket] = await fill_room(server.url, 2, computers=1)
     with trio.fail_after(30):
-        async with GameClient.connect(server.url, ticket) as client:
-            await play_on(client, seed=4)
-        while ticket.room_id in server.lobby.rooms:  # the room closes at once
-            await trio.sleep(0.01)
-        async with GameClient.connect(server.url, ticket, last_msg_id=3) as late:
-            while (message := await late.receive())["cmd"] != "ERROR":
-                pass
+        async with running_server(store, finished_linger=3600) as server:
+            [ticket] = await fill_room(server.url, 2, computers=1)
+            async with GameClient.connect(server.url, ticket) as client:
+                await play_on(client, seed=4)
+        async with running_server(store, finished_linger=3600) as again:
+            assert ticket.room_id not in again.lobby.rooms  # finished: not restored
+            async with GameClient.connect(again.url, ticket, last_msg_id=3) as late:
+                while (message := await late.receive())["cmd"] != "ERROR":
+                    pass
     assert message["payload"]["data"]["code"] == "game_finished" and late.over
     assert late.received == client.received[3:]
     store.close()

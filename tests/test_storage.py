@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 import trio
+from click.testing import CliRunner
 from trio_websocket import open_websocket_url
 
+from cardgame.cli.main import main
 from cardgame.fsm.bots import make_bot
 from cardgame.net.client import (
     Backoff,
@@ -34,7 +36,7 @@ from cardgame.net.client import (
 from cardgame.net.sqlite_store import SqliteStore
 from cardgame.net.store import StoreError
 
-from tables import CARDGAME, event_of, fill_room, free_port, play_on, start_serve
+from tables import CARDGAME, event_of, fill_room, free_port, play_on, running_server, start_serve
 
 NOBODY = 65534
 
@@ -312,4 +314,74 @@ async def test_lobby_writes_that_fail_are_refused_with_storage_unavailable_and_c
                 again = await lobby.join_room(waiting.room_id, "bob")
                 assert again.room_id == waiting.room_id
     other.close()
+    store.close()
+
+
+# -- a bounded database ---------------------------------------------------------------
+
+
+def count_rows(store: SqliteStore, table: str, room_id: str) -> int:
+    sql = f"SELECT count(*) FROM {table} WHERE room_id = ?"
+    return store._db.execute(sql, (room_id,)).fetchone()[0]
+
+
+async def test_a_finished_game_keeps_its_log_and_result_but_not_its_messages(
+    start_server, tmp_path
+):
+    db = tmp_path / "games.db"
+    store = SqliteStore(db)
+    server = await start_server(store, finished_linger=0)
+    [ticket] = await fill_room(server.url, 2, computers=1)
+    room = server.lobby.rooms[ticket.room_id]
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(witness_game, server.url)
+            async with GameClient.connect(server.url, ticket) as client:
+                over = await play_on(client, seed=2)
+            await room.closed.wait()  # its linger is over, its messages pruned
+        async with GameClient.connect(server.url, ticket, last_msg_id=3) as late:
+            refusal = await late.receive()
+    assert refusal["payload"]["data"]["code"] == "game_finished" and late.received == []
+    assert count_rows(store, "messages", ticket.room_id) == 0
+    moves = count_rows(store, "moves", ticket.room_id)
+    assert moves >= 3 and count_rows(store, "players", ticket.room_id) == 1
+    result = over["payload"]["data"]["result"]
+    assert store.room(ticket.room_id).result == result
+    runner = CliRunner()
+    listing = runner.invoke(main, ["games", "--db", str(db)])
+    assert listing.exit_code == 0, listing.output
+    line = next(line for line in listing.output.splitlines() if ticket.room_id in line)
+    assert f"{moves:>4} moves  won, winner" in line
+    replay = runner.invoke(main, ["replay", ticket.room_id, "--db", str(db)])
+    assert replay.exit_code == 0 and replay.output.count("\n") == moves + 2
+    store.close()
+
+
+async def test_an_abandoned_room_leaves_nothing_in_the_database(start_server, clock, tmp_path):
+    store = SqliteStore(tmp_path / "games.db")
+    server = await start_server(store, abandoned_after=600)
+    async with LobbyClient.connect(server.url) as lobby:
+        ticket = await lobby.create_room("spam", 3, "ada")
+    room = server.lobby.rooms[ticket.room_id]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(witness_game, server.url)
+        await room.closed.wait()  # nobody came for 600 s
+    for table in ("rooms", "players", "games", "moves", "messages"):
+        assert count_rows(store, table, ticket.room_id) == 0, table
+    assert store.room(ticket.room_id) is None
+    store.close()
+
+
+async def test_start_up_prunes_what_a_stop_during_the_linger_left(tmp_path):
+    store = SqliteStore(tmp_path / "games.db")
+    with trio.fail_after(30):
+        async with running_server(store, finished_linger=3600) as server:
+            [ticket] = await fill_room(server.url, 2, computers=1)
+            async with GameClient.connect(server.url, ticket) as client:
+                await play_on(client)
+        assert count_rows(store, "messages", ticket.room_id) > 0  # stopped while lingering
+        async with running_server(store, finished_linger=0) as again:
+            await witness_game(again.url)
+    assert count_rows(store, "messages", ticket.room_id) == 0
+    assert count_rows(store, "moves", ticket.room_id) > 0
     store.close()
