@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from cardgame.cli.play import run_command
+from cardgame.cli.play import run_command, server_url
 from cardgame.fsm.bots import STRATEGIES
 from cardgame.net.client import (
     Backoff,
@@ -222,7 +222,8 @@ async def run_bots(
 
 
 @click.command()
-@click.option("--server", metavar="URL", default="ws://127.0.0.1:8888", show_default=True)
+@click.option("--server", metavar="URL", default="ws://127.0.0.1:8888", show_default=True,
+              callback=server_url)  # fmt: skip
 @click.option("--count", "-n", type=click.IntRange(1, 10_000), default=4, show_default=True,
               help="How many computer players.")  # fmt: skip
 @click.option("--strategy", type=click.Choice(sorted(STRATEGIES)), default="greedy",

@@ -14,6 +14,7 @@ alone against computers (:mod:`.local`). This module is the command and its erro
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -61,6 +62,47 @@ def _unwrap(error: BaseException) -> BaseException:
     return error
 
 
+#: What to do when nothing answers at the server's address.
+NO_SERVER_HINT = (
+    "Start a server with `make serve` (or `cardgame serve`), or play alone with "
+    "`cardgame play --computers 3`."
+)
+
+
+def server_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--server`` is a WebSocket address: ``http://`` is turned down with the right one."""
+    if value is None:
+        return None
+    scheme, sep, rest = value.partition("://")
+    if sep and scheme.lower() in ("ws", "wss"):
+        return value
+    if sep and scheme.lower() in ("http", "https"):
+        right = ("wss" if scheme.lower() == "https" else "ws") + "://" + rest
+    else:
+        right = "ws://" + (rest if sep else value)
+    raise click.BadParameter(f"{value!r} is not a WebSocket address; try {right}")
+
+
+def _why(error: BaseException) -> str:
+    """The most telling words of a failed connection: the system's reason if there is one
+    (a refused connection is one error per address tried, under the handshake's error)."""
+    seen: list[BaseException] = []
+    todo = [error]
+    while todo:
+        candidate = todo.pop(0)
+        if candidate in seen:
+            continue
+        seen.append(candidate)
+        if isinstance(candidate, BaseExceptionGroup):
+            todo += candidate.exceptions
+        todo += [c for c in (candidate.__cause__, candidate.__context__) if c is not None]
+    for candidate in seen:
+        if isinstance(candidate, OSError) and candidate.errno is not None:
+            return os.strerror(candidate.errno).lower()
+    text = next((str(c) for c in seen if str(c)), "nothing answers there")
+    return text[0].lower() + text[1:]
+
+
 def run_command(main: Callable[..., Awaitable[Any]], url: str | None, *args: Any) -> Any:
     """``trio.run`` with the failures a person can act on turned into one-line errors."""
     from trio_websocket import ConnectionClosed, HandshakeError
@@ -77,7 +119,8 @@ def run_command(main: Callable[..., Awaitable[Any]], url: str | None, *args: Any
             detail = f"{reason.code} {reason.reason or ''}".strip() if reason else "no reason"
             raise click.ClickException(f"the server closed the connection ({detail})") from None
         if isinstance(error, HandshakeError | OSError):
-            raise click.ClickException(f"cannot reach the server at {url}: {error}") from None
+            message = f"cannot reach the server at {url}: {_why(error)}.\n{NO_SERVER_HINT}"
+            raise click.ClickException(message) from None
         raise
 
 
@@ -86,6 +129,7 @@ def run_command(main: Callable[..., Awaitable[Any]], url: str | None, *args: Any
     "--server",
     metavar="URL",
     default=None,
+    callback=server_url,
     help="Server to play on [default: ws://127.0.0.1:8888; with --computers, one started "
     "in this process].",
 )

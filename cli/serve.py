@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 from pathlib import Path
 
 import click
@@ -27,6 +28,25 @@ def open_store(db: str, readonly: bool = False) -> Store:
         return _open_store(db, readonly=readonly)
     except StoreError as err:
         raise click.ClickException(str(err)) from None
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuse, in one line, an address we cannot listen on: before the database is
+    opened (and created), so a port in use leaves no file behind."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in infos:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as trio does
+                probe.bind(address)
+    except OSError as err:
+        raise click.ClickException(_cannot_listen(host, port, err)) from None
+
+
+def _cannot_listen(host: str, port: int, err: OSError) -> str:
+    why = os.strerror(err.errno).lower() if err.errno else str(err)
+    hint = " (is another server running? choose another --port)" if port else ""
+    return f"cannot listen on {host}:{port}: {why}{hint}"
 
 
 async def run_server(config: ServerConfig, store: Store, db: str) -> None:
@@ -88,9 +108,17 @@ def serve(
         first_player_timeout=first_player_timeout,
         grace_period=grace_period,
     )
+    check_address(host, port)
     db = db or str(default_db())
     store = open_store(db)
     try:
         trio.run(run_server, config, store, db)
+    except BaseException as raised:  # the address taken between the check and the listen
+        error = raised
+        while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+            error = error.exceptions[0]
+        if isinstance(error, OSError):
+            raise click.ClickException(_cannot_listen(host, port, error)) from None
+        raise
     finally:
         store.close()
