@@ -87,7 +87,8 @@ def parse_drop(text: str, view: dict[str, Any], count: int) -> Reply:
     if common is not None:
         return common
     hand = view["hand"]
-    numbers = _numbers(text, len(hand), f"{count} card number(s), like `2`")
+    what = "a card number, like `2`" if count == 1 else f"{count} card numbers, like `2 4`"
+    numbers = _numbers(text, len(hand), what)
     if isinstance(numbers, Reply):
         return numbers
     if len(numbers) != count:

@@ -123,7 +123,8 @@ class GameScreen:
         cmd, payload = message["cmd"], message["payload"]
         data = payload.get("data")
         if cmd == "ERROR":
-            client.say(f"The server refused: {payload.get('prompt')}", style="red")
+            refused = render.sentence(f"The server refused: {payload.get('prompt')}", glyphs)
+            client.say(Text.assemble(refused, style="red"))
             if self.game.question is not None:  # refused, still pending: asked again
                 self.show_question(self.game.question)
             return None
@@ -182,9 +183,10 @@ class GameScreen:
         if ask.kind == Q_TURN:
             if view.get("penalty"):
                 symbol = bot_view(view).penalty_symbol
+                them = "it" if view["penalty"] == 1 else "them"
                 text = (
-                    f"You must pick {view['penalty']}: type `d` to take them, or the number of "
-                    f"a {render.SYMBOL_NAMES[symbol]} card to pass them on."
+                    f"You must pick {view['penalty']}: type `d` to take {them}, or the number "
+                    f"of a {render.SYMBOL_NAMES[symbol]} card to pass {them} on."
                 )
             else:
                 text = (
@@ -192,7 +194,7 @@ class GameScreen:
                     "add `!` to announce your last card (`3!`)."
                 )
                 if view.get("request"):
-                    text += f" {view['request']} was asked for: play it or an ?, or draw."
+                    text += f" {render.requested(view['request'])}, or draw."
             hand = view.get("hand", [])
             drops = any(parse_card(t).sign == DROP for t in hand)
             if len(hand) in (2, 3) or (drops and len(hand) <= 5):

@@ -158,10 +158,14 @@ def table(view: dict[str, Any], glyphs: dict[str, str] = UNICODE_GLYPHS) -> Rend
             )
         )
     if view.get("request"):
-        lines.append(
-            Text(f"? request: {view['request']} (play {view['request']} or an ?)", style="bold")
-        )
+        lines.append(Text(f"? request: {view['request']} ({requested(view['request'])})",
+                          style="bold"))  # fmt: skip
     return Group(*lines)
+
+
+def requested(request: str) -> str:
+    """What an ``?`` request asks of the next player: ``play a red card or a ? card``."""
+    return f"play a {request} card or a ? card"
 
 
 def picked(message: dict[str, Any], glyphs: dict[str, str] = UNICODE_GLYPHS) -> Text:
@@ -173,7 +177,9 @@ def picked(message: dict[str, Any], glyphs: dict[str, str] = UNICODE_GLYPHS) -> 
         line = Text("You drew ", style="bold")
         line.append_text(cards(texts, glyphs))
         return line
-    line = Text(f"!! You pick {len(texts)} ({why}): ", style="bold red")
+    line = Text(f"!! You pick {len(texts)} (", style="bold red")
+    line.append_text(sentence(why, glyphs))
+    line.append("): ", style="bold red")
     line.append_text(cards(texts, glyphs))
     return line
 
@@ -190,15 +196,16 @@ def result(view: dict[str, Any]) -> RenderableType:
     ranking.add_column("place", justify="right")
     ranking.add_column("player")
     ranking.add_column("cards left", justify="right")
+    players = view.get("players") or []
     for place, entry in enumerate(outcome.get("ranking", []), start=1):
-        name = entry["name"] + (" (you)" if entry["seat"] == view.get("you") else "")
+        seat = entry["seat"]
+        player = players[seat] if seat < len(players) else {"name": entry["name"]}
+        name = player_name(seat, {**player, "name": entry["name"]}, view.get("you"))
         style = "bold" if entry["seat"] == view.get("you") else ""
         ranking.add_row(str(place), name, str(entry["cards"]), style=style)
     lines: list[RenderableType] = [ranking]
-    if outcome.get("winner") is not None:
-        won = outcome["winner"] == view.get("you")
-        winner = view["players"][outcome["winner"]]["name"]
-        lines.append(Text("You win!" if won else f"{winner} wins.", style="bold green"))
+    if outcome.get("winner") is not None and outcome["winner"] == view.get("you"):
+        lines.append(Text("You win!", style="bold green"))  # who won is in the sentence above
     return Group(*lines)
 
 

@@ -348,16 +348,24 @@ class Game:
         name = self.seats[seat].name
         shown = " ".join(c.text for c in played)
         if not rules.is_valid_play(self.table, played):
-            return self._punish_wrong_card(seat, shown, out)
+            return self._punish_wrong_card(seat, rules.why_wrong(self.table, played), out)
         outcome = rules.play(self.table, seat, played)
         self.questions.clear()
         prompt = f"{name} played {shown}."
         for other, picked in outcome.picks:
             self._tell_picked(out, other, picked, "everyone picks", _PICK_CMD[len(picked)])
+        if outcome.picks:
+            prompt += f" Everyone else picks {len(outcome.picks[0][1])}."
         if outcome.taken is not None:
             victim, taken = outcome.taken
             prompt += f" {name} took {taken.text} from {self.seats[victim].name}."
         resume = Resume(TURN, announced=last_card, steps=outcome.steps)
+        if outcome.kind == rules.EVERYONE_SKIPPED:
+            prompt += f" Everyone else is skipped: {name} plays again."
+        elif outcome.steps == 2:
+            skipped = self.seats[rules.next_seat(self.table, seat)].name
+            again = f": {name} plays again" if len(self.seats) == 2 else ""
+            prompt += f" {skipped} is skipped{again}."
         if not hand or self._someone_emptied():
             return self._finish(out, prompt)
         if outcome.ask:
@@ -436,8 +444,12 @@ class Game:
         self.cards_dropped()
         return self._end_play(out, seat, resume, prompt, GAME_CONTINUE)
 
-    def request_leave(self, seat: int) -> list[Message]:
-        """Scenario B steps 1-3: pause, discard pending questions, send each their state."""
+    def request_leave(self, seat: int, dropped: bool = False) -> list[Message]:
+        """Scenario B steps 1-3: pause, discard pending questions, send each their state.
+
+        ``dropped``: not asked for, but the player's connection was lost and their grace
+        period ran out; the others are told that, not that they are leaving.
+        """
         self._require("leave_requested")
         self._check_seated(seat)
         if seat in self.gone or self.seats[seat].computer:
@@ -450,7 +462,8 @@ class Game:
         self.next_state = PAUSED
         self.leave_requested()
         out: list[Message] = []
-        self._broadcast(out, "paused", f"{self.seats[seat].name} is leaving; the game is paused.")
+        why = "lost the connection and did not come back" if dropped else "is leaving"
+        self._broadcast(out, "paused", f"{self.seats[seat].name} {why}; the game is paused.")
         return out
 
     def leave(self, seat: int) -> list[Message]:
@@ -519,6 +532,8 @@ class Game:
             picked = rules.pick(self.table, seat, 1)
             self._tell_picked(out, seat, picked, "last card not announced", PICK_ONE)
             prompt += f" {self.seats[seat].name} did not announce the last card and picks 1."
+        elif len(hand) == 1:
+            prompt += f" {self.seats[seat].name} announces the last card."
         self.table.current = rules.next_seat(self.table, seat, resume.steps)
         return self._start_turn(prompt, flag, out)
 
@@ -531,7 +546,7 @@ class Game:
         self._broadcast(out, "turn", f"{prompt} {self.seats[current].name} to play.", flag=flag)
         return out
 
-    def _punish_wrong_card(self, seat: int, shown: str, out: list[Message]) -> list[Message]:
+    def _punish_wrong_card(self, seat: int, why: str, out: list[Message]) -> list[Message]:
         """Wrong card: back to hand (it never left), pick two, turn over.
 
         Only the player is told which cards they tried: they are back in their hand,
@@ -540,7 +555,7 @@ class Game:
         """
         name = self.seats[seat].name
         picked = rules.pick(self.table, seat, 2)
-        self._tell_picked(out, seat, picked, f"wrong card: {shown} does not match", PICK_TWO)
+        self._tell_picked(out, seat, picked, f"wrong card: {why}", PICK_TWO)
         prompt = f"{name} played a wrong card and picks 2."
         if self.table.penalty:
             symbol, taken = rules.take_penalty(self.table, seat)

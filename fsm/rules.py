@@ -173,6 +173,26 @@ def is_valid_play(table: Table, played: Sequence[Card]) -> bool:
     return len(played) == 1 or combination(played[0], played[1]) is not None
 
 
+def why_wrong(table: Table, played: Sequence[Card]) -> str:
+    """The true reason a play is refused by :func:`is_valid_play`, in card texts."""
+    top = table.top_card
+    assert top is not None
+    shown = " ".join(c.text for c in played)
+    if table.penalty:
+        symbol = table.penalty_symbol or PICK_ONE
+        if len(played) == 2:
+            return f"a pick {table.penalty} is pending: only one {symbol} card passes it on"
+        return f"a pick {table.penalty} is pending: {shown} is not a {symbol} card to pass it on"
+    if len(played) == 2 and not (played[0].special and played[1].special):
+        return f"{shown} is no combination: only two special cards combine"
+    if len(played) == 2 and combination(played[0], played[1]) is None:
+        return f"{shown} is no combination"
+    first = played[0]
+    if table.request is not None:
+        return f"{first.text} is not the {table.request} that was asked for, nor a ? card"
+    return f"{first.text} does not match {top.text}"
+
+
 def holds(hand: Sequence[Card], played: Sequence[Card]) -> bool:
     """Does the hand contain every played card (as many copies as played)?"""
     return all(hand.count(c) >= played.count(c) for c in played)

@@ -190,8 +190,8 @@ class LobbyEndpoint:
         pushed = {"room": room.summary(),
                   "creation_id": creation.creation_id if creation else None}  # fmt: skip
         lobby.push("ROOM_CREATED", f"{user_name} created {room_name}.", pushed, skip=self.conn)
-        log.info("room %s (%s, %d seats, %d computers) created by %s",
-                 room_id, room_name, size, computers, user_name)  # fmt: skip
+        log.info("room %s (%s, %d seats, %d computer%s) created by %s", room_id, room_name,
+                 size, computers, "" if computers == 1 else "s", user_name)  # fmt: skip
 
     def _seated(self, cmd: str, room: Room, player: Player, token: str, reply: str, prompt: str):
         self.room, self.player = room, player

@@ -28,6 +28,7 @@ from cardgame.fsm.game import (
     GAME_MACHINE,
     GAME_MESSAGE_REP,
     PAUSED,
+    Q_VOTE,
     QUESTION_FORMS,
     WAITING,
     Game,
@@ -194,10 +195,14 @@ class Room:
             self.players.append(Player(seat, f"computer-{number + 1}", computer=True))
             self.bots[seat] = make_bot("greedy", random.Random(self._rng.random()))
 
-    def _follow_seats(self) -> None:
-        """A seat a computer took over by vote is a computer's from now on."""
+    def _follow_seats(self) -> list[Player]:
+        """A seat a computer took over by vote is a computer's from now on: those."""
+        taken = []
         for player, seat in zip(self.players, self.game.seats, strict=False):
+            if seat.computer and not player.computer:
+                taken.append(player)
             player.computer = seat.computer
+        return taken
 
     def player_for(self, user_id: str, token: str) -> Player:
         for player in self.players:
@@ -226,6 +231,7 @@ class Room:
                 async for event in self._inbox:
                     await self._handle(event)
                     if self.game.state == FINISHED and not self.done.is_set():
+                        self._log_result()
                         self.done.set()
                         self._start_timer(self.config.finished_linger, "linger_over")
                 nursery.cancel_scope.cancel()
@@ -241,6 +247,12 @@ class Room:
             await getattr(self, f"_on_{event[0]}")(*event[1:])
         except ProtocolError as err:
             log.warning("room %s: %s event refused: %s", self.room_id, event[0], err.sentence)
+
+    def _log_result(self) -> None:
+        result = self.game.result or {}
+        winner = result.get("winner")
+        who = f", {self.players[winner].name} wins" if isinstance(winner, int) else ""
+        log.info("room %s: the game is over (%s%s)", self.room_id, result.get("reason"), who)
 
     async def _on_linger_over(self, _: trio.CancelScope) -> None:
         """A finished room stays a while for late reconnections, then closes and its
@@ -360,6 +372,9 @@ class Room:
             return
         reply_to, data = payload["reply_to"], payload["data"]
         last_card = payload.get("last_card", False)
+        asked = self.game.questions.get(seat)
+        if asked is not None and asked.kind == Q_VOTE and asked.msg_id == reply_to:
+            log.info("room %s: %s votes %s", self.room_id, player.name, data)
         await self._apply(
             player,
             message["msg_id"],
@@ -437,7 +452,7 @@ class Room:
         log.info("room %s: %s did not come back; their seat is given up", self.room_id, player.name)
 
         def leave() -> list[Message]:
-            asked = [] if seat in game.leavers else game.request_leave(seat)
+            asked = [] if seat in game.leavers else game.request_leave(seat, dropped=True)
             return asked + game.leave(seat)
 
         await self._apply(None, None, leave, {"action": "grace_expired", "seat": seat})
@@ -465,7 +480,8 @@ class Room:
             await self._send_out([refusal], player, msg_id)
             return False
         messages.extend(drive(game, self.bots))
-        self._follow_seats()
+        for taken in self._follow_seats():
+            log.info("room %s: a computer takes %s's seat", self.room_id, taken.name)
         self.moves_logged += 1
         seat = None if player is None else player.seat
         await self._send_out(messages, player, msg_id, (self.moves_logged, seat, logged), cmd)

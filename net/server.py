@@ -108,5 +108,6 @@ async def serve(
             )
         )
         server = Server(lobby, listener, nursery, restored)
-        log.info("listening on ws://%s:%d (/lobby, /game)", config.host, server.port)
+        # cardgame serve prints this line for people; the log keeps it for debugging only.
+        log.debug("listening on ws://%s:%d (/lobby, /game)", config.host, server.port)
         task_status.started(server)

@@ -23,6 +23,7 @@ import trio
 from rich.console import Console
 from trio_websocket import WebSocketConnection
 
+from cardgame.cli import render
 from cardgame.cli.answers import (
     parse_drop,
     parse_first_player,
@@ -30,6 +31,7 @@ from cardgame.cli.answers import (
     parse_turn,
     parse_vote,
 )
+from cardgame.cli.game_screen import GameScreen
 from cardgame.cli.lines import NO_LINE, Ask, ScriptedLines
 from cardgame.cli.local import play_local
 from cardgame.cli.terminal import TerminalClient
@@ -179,6 +181,35 @@ def test_drop_request_first_player_and_vote_lines():
     assert "from 1 to 2" in parse_first_player("3", VIEW, [0, 1]).error
     assert parse_vote("Y").data == "yes" and parse_vote("no").data == "no"
     assert "`y`" in parse_vote("maybe").error
+
+
+def test_the_words_of_the_prompts():
+    """Plurals, and the request and penalty said as a player would."""
+    assert parse_drop("q?", VIEW, 2).error == "'q?' is not 2 card numbers, like `2 4`."
+    assert parse_drop("q?", VIEW, 1).error == "'q?' is not a card number, like `2`."
+    view = {**VIEW, "penalty": 1, "penalty_symbol": "1", "top_card": "red-1"}
+    screen = GameScreen(TerminalClient("ws://127.0.0.1:1", ScriptedLines(lambda a: None)),
+                        None, None)  # fmt: skip
+    penalty = screen.help(Ask("turn", view=view))
+    assert (
+        "You must pick 1: type `d` to take it, or the number of a pick-one card to pass it on."
+        in penalty
+    )
+    asked = screen.help(Ask("turn", view={**VIEW, "request": "triangle"}))
+    assert "play a triangle card or a ? card, or draw." in asked
+    shown = Console(file=io.StringIO(), width=100)
+    shown.print(render.table({**VIEW, "request": "red", "market": 90}))
+    assert "? request: red (play a red card or a ? card)" in shown.file.getvalue()
+
+
+def test_a_pick_notice_names_cards_as_the_screen_does():
+    message = {"payload": {"data": {"why": "wrong card: blue-circle does not match red-cross"},
+                           "extra_data": ["green-cup", "red-1"]}}  # fmt: skip
+    line = render.picked(message).plain
+    assert line == (
+        "!! You pick 2 (wrong card: ● blue circle does not match ✚ red cross): "
+        "∪ green cup, +1 red pick-one"
+    )
 
 
 # -- whole games against a real server --------------------------------------------------
@@ -366,7 +397,8 @@ def test_cardgame_play_computers_subprocess_plays_a_whole_game(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Who plays first?" in done.stdout and "ada plays first" in done.stdout
     assert "Game over." in done.stdout and "Result" in done.stdout
-    assert "wins" in done.stdout
+    assert done.stdout.count("wins") == 1  # "X wins! Game over.", not again under the table
+    assert "computer-1 (computer)" in done.stdout.split("Result")[-1]  # in the result table
     assert done.stderr == ""
 
 
