@@ -36,18 +36,25 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Server load (cardgame against two echo servers) and idle connections: the full
-# settings take a few minutes on 2 cores. The tables go to bench/RESULTS.md. A quick
-# check: make bench LOAD_ARGS="--rooms 5 --repeat 1" CONNECTIONS_ARGS="--connections 200"
-LOAD_ARGS ?=
+# Server load (cardgame against the Colyseus room of bench/colyseus, interleaved, at 10,
+# 50 and 200 rooms) and idle connections (both servers): the full settings take about
+# ten minutes on 2 cores. The tables go to bench/RESULTS.md. Needs Node 20 and npm (the
+# Colyseus side is installed from its package-lock.json). A quick check:
+# make bench LOAD_ARGS="--rooms 5 --repeat 1" CONNECTIONS_ARGS="--connections 200"
+LOAD_ARGS ?= --rooms 10,50,200
 CONNECTIONS_ARGS ?=
-BENCH_VARS = $(if $(LOAD_ARGS), LOAD_ARGS='$(LOAD_ARGS)')$(if $(CONNECTIONS_ARGS), CONNECTIONS_ARGS='$(CONNECTIONS_ARGS)')
+BENCH_VARS = $(if $(filter command line,$(origin LOAD_ARGS)), LOAD_ARGS='$(LOAD_ARGS)')$(if $(CONNECTIONS_ARGS), CONNECTIONS_ARGS='$(CONNECTIONS_ARGS)')
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
+COLYSEUS_STAMP := bench/colyseus/node_modules/.installed-stamp
+$(COLYSEUS_STAMP): bench/colyseus/package-lock.json
+	cd bench/colyseus && npm ci --no-audit --no-fund
+	touch $(COLYSEUS_STAMP)
+
+bench: $(BENCH_STAMP) $(COLYSEUS_STAMP)
 	{ echo "# Benchmark results"; echo; \
 	  echo "Machine: $$($(BIN)/python bench/server_load.py --machine)."; \
 	  echo "Reproduce: \`make bench$(BENCH_VARS)\` (run $$(date -u +%F) at $$(git rev-parse --short HEAD))."; \

@@ -8,10 +8,15 @@ connection reading its ticks). Measured by psutil on the server's pid:
 
 - **RSS per idle connection**: (RSS with every connection held − RSS of the fresh
   server) / N. It includes each connection's share of its room and seat; the
-  breakdown (seats alone, then connections) is reported too. Goal: ≤ 30 KB.
+  breakdown (seats alone, then connections) is reported too. Goal: ≤ 25 KB.
 - **ticker CPU**: server CPU seconds per second over ``--idle`` seconds while the
   connections are idle and only the tickers run (one ``GET_ROOMATES_REP`` per
   connection every ``--roommates-interval`` seconds), and per tick.
+
+The reference, in the same sitting: the Colyseus room of ``bench/server_load.py``
+(``bench/colyseus/``) holding the same number of idle connections in rooms of 8 that
+never fill, joined by its Node load client (colyseus.js); its RSS per idle connection
+and cardgame's as a ratio of it (``--against none`` skips it).
 
 Each side needs about N file descriptors: the script raises its soft RLIMIT_NOFILE
 (the server inherits it) and says so. Requires the ``bench`` extra.
@@ -26,6 +31,7 @@ import argparse
 import json
 import math
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +44,8 @@ from common import CARDGAME, cpu_seconds, errors_logged, free_port, machine, rep
 from load import join_game, seat_room
 from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
 
-GOAL_KB = 30
+GOAL_KB = 25
+COLYSEUS = Path(__file__).resolve().parent / "colyseus"
 #: Connection handshakes in flight at once (seating and joining).
 CONCURRENCY = 32
 
@@ -160,6 +167,42 @@ async def measure(args: argparse.Namespace, url: str, server: psutil.Process) ->
     return out
 
 
+def colyseus_idle(args: argparse.Namespace) -> dict[str, Any]:
+    """The Colyseus room's RSS with ``--connections`` idle clients, from its own load client."""
+    out: dict[str, Any] = {}
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "server.log"
+        command = ["node", str(COLYSEUS / "server.js"), "--port", str(port)]
+        with running(command, port, log_path, stop_timeout=60) as proc:
+            server = psutil.Process(proc.pid)
+            time.sleep(args.settle)
+            out["rss_fresh_mb"] = rss(server) / 2**20
+            url = f"ws://127.0.0.1:{port}"
+            load_command = ["node", str(COLYSEUS / "load.js"), "idle", "--url", url,
+                            "--connections", str(args.connections)]  # fmt: skip
+            start = time.perf_counter()
+            with subprocess.Popen(load_command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True) as load:  # fmt: skip
+                held = json.loads(load.stdout.readline() or "{}")
+                out["connecting_s"] = time.perf_counter() - start
+                time.sleep(args.settle)
+                out["rss_connected_mb"] = rss(server) / 2**20
+                out["server_connections"] = sum(
+                    1 for c in server.net_connections("tcp")
+                    if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+                )  # fmt: skip
+                load.stdin.close()  # the client leaves its rooms and exits
+                load.wait(timeout=60)
+        out["errors_logged"] = len(errors_logged(log_path.read_text(errors="replace").splitlines()))
+    out["connected"] = held.get("connected", 0)
+    out["rooms"] = held.get("rooms", 0)
+    out["kb_per_connection"] = (
+        (out["rss_connected_mb"] - out["rss_fresh_mb"]) * 1024 / args.connections
+    )
+    return out
+
+
 def markdown(report: dict[str, Any]) -> str:
     r = report
     verdict = "meets" if r["kb_per_connection"] <= GOAL_KB else "**misses**"
@@ -192,7 +235,26 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Goal ≤ {GOAL_KB} KB per idle connection: {verdict} "
         f"({r['kb_per_connection']:.1f} KB).",
-    ])  # fmt: skip
+    ] + ([] if "colyseus" not in r else [
+        "",
+        f"The reference, same sitting: a Colyseus 0.16 room (`bench/colyseus/`) holding "
+        f"{r['colyseus']['connected']} idle connections in {r['colyseus']['rooms']} rooms "
+        "of 8 that never fill (no ticker), joined by colyseus.js clients.",
+        "",
+        "| measure | cardgame | Colyseus |",
+        "| --- | ---: | ---: |",
+        f"| server RSS, fresh | {r['rss_fresh_mb']:.1f} MB "
+        f"| {r['colyseus']['rss_fresh_mb']:.1f} MB |",
+        f"| server RSS, every connection held | {r['rss_connected_mb']:.1f} MB "
+        f"| {r['colyseus']['rss_connected_mb']:.1f} MB |",
+        f"| **RSS per idle connection** | **{r['kb_per_connection']:.1f} KB** "
+        f"| **{r['colyseus']['kb_per_connection']:.1f} KB** |",
+        f"| connections established at the server | {r['server_connections']} "
+        f"| {r['colyseus']['server_connections']} |",
+        "",
+        f"cardgame ÷ Colyseus, RSS per idle connection: "
+        f"**{r['kb_per_connection'] / r['colyseus']['kb_per_connection']:.2f}**.",
+    ]))  # fmt: skip
 
 
 def main() -> None:
@@ -206,8 +268,12 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=None,
                         help="seconds of idle measured (default: 3 ticker intervals)")  # fmt: skip
     parser.add_argument("--settle", type=float, default=2.0, help="seconds before each reading")
+    parser.add_argument("--against", choices=["colyseus", "none"], default="colyseus",
+                        help="the reference measured after cardgame")  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.against == "colyseus" and not (COLYSEUS / "node_modules").is_dir():
+        parser.error("bench/colyseus has no node_modules: run `npm ci` there (make bench does)")
     if args.idle is None:  # a whole number of intervals: every connection ticks equally often
         args.idle = 3 * args.roommates_interval
 
@@ -221,10 +287,17 @@ def main() -> None:
         with running(command, port, log_path, stop_timeout=60) as proc:
             result = trio.run(measure, args, f"ws://127.0.0.1:{port}", psutil.Process(proc.pid))
         errors = errors_logged(log_path.read_text(errors="replace").splitlines())
+    if args.against == "colyseus":
+        result["colyseus"] = colyseus_idle(args)
     report = {"machine": machine(), "nofile": nofile, **vars(args), **result,
               "server_errors_logged": len(errors),
               "command": reproduce("connections.py")}  # fmt: skip
     print(json.dumps(report, indent=2) if args.json else markdown(report))
+    theirs = result.get("colyseus", {"connected": args.connections, "errors_logged": 0})
+    if theirs["connected"] != args.connections or theirs["errors_logged"]:
+        print(f"FAILED: Colyseus held {theirs['connected']} of {args.connections}, "
+              f"{theirs['errors_logged']} errors logged", file=sys.stderr)  # fmt: skip
+        sys.exit(1)
     if result["connected"] != args.connections or result["failures"] or errors:
         print(f"FAILED: {result['connected']} of {args.connections} connected, "
               f"{len(errors)} server errors logged; {result['failures']}",
