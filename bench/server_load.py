@@ -231,8 +231,8 @@ def markdown(report: dict[str, Any], args: argparse.Namespace) -> str:
                    f"| {spread(r, 'p99')} | {spread(r, 'cpu_per_move')} |")  # fmt: skip
     out += [
         "",
-        f"cardgame: mean game message {ours['mean_message_bytes']:.0f} bytes (the echo frame "
-        f"size, with an echo), {ours['moves']:.0f} moves and {ours['messages']:.0f} messages per run; "
+        f"cardgame: mean game message {ours['mean_message_bytes']:.0f} bytes (an echo's "
+        f"frame size), {ours['moves']:.0f} moves and {ours['messages']:.0f} messages per run; "
         f"rate-limited refusals waited out: {ours['rate_limited_all_runs']}. "
         f"The server said: `{ours['database']}`.",
     ]
