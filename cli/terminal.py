@@ -29,7 +29,7 @@ from . import render
 from .game_screen import GameScreen
 from .lines import Ask, LineSource, Quit
 from .lobby_menu import LobbyMenu
-from .rules_cmd import rules_text
+from .rules_cmd import player_rules_text
 
 Message = dict[str, Any]
 
@@ -189,8 +189,8 @@ class TerminalClient:
 
     def show_rules(self) -> None:
         try:
-            text = rules_text()
+            text = player_rules_text()
         except OSError:
-            self.say("The rules are not packaged with this installation (RULES.md is missing).")
+            self.say("The rules are not packaged with this installation (HOW_TO_PLAY.md is missing).")
         else:
             self.say(Markdown(text))

@@ -6,7 +6,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cardgame.cli.main import main
-from cardgame.cli.rules_cmd import rules_text
+from cardgame.cli.rules_cmd import player_rules_text, rules_text
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_RULES = REPO.parent / "shared" / "RULES.md"
@@ -30,10 +30,10 @@ def test_packaged_rules_equal_the_shared_rules_when_beside_the_repo():
         )
 
 
-def test_rules_prints_every_heading():
+def test_rules_prints_every_heading_of_the_players_rules():
     result = CliRunner().invoke(main, ["rules"])
     assert result.exit_code == 0, result.output
-    for heading in headings(rules_text()):
+    for heading in headings(player_rules_text()):
         assert heading.replace("**", "").replace("`", "") in result.output
     assert "# " not in result.output, "rendered, not the Markdown source"
 
@@ -41,4 +41,15 @@ def test_rules_prints_every_heading():
 def test_rules_markdown_prints_the_source():
     result = CliRunner().invoke(main, ["rules", "--markdown"])
     assert result.exit_code == 0, result.output
+    assert result.output == player_rules_text()
+    result = CliRunner().invoke(main, ["rules", "--reference", "--markdown"])
     assert result.output == rules_text()
+
+
+def test_the_players_rules_speak_to_players():
+    """No engine words: the reference (RULES.md) keeps those."""
+    text = player_rules_text()
+    for word in ("fsm", "PICK_OPTION", "PICK_CARDS", "extra_data", "DESIGN.md", "engine",
+                 "decided", "protocol", "next_cmd"):  # fmt: skip
+        assert word not in text, word
+    assert text.splitlines()[0] == "# How to play Discard"
