@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
+from cardgame.fsm import rules
 from cardgame.fsm.bots import bot_view
 from cardgame.fsm.cards import DROP, parse_card
 from cardgame.fsm.game import (
@@ -110,10 +111,45 @@ class GameScreen:
                 self.show_question(question)  # the hand again, below the rules
             return None
         if reply.command == "leave":
+            if not await self.confirm_leave():
+                return None
             return await self.leave()
         assert question is not None
+        if ask.kind == Q_TURN and not await self.confirm_play(ask, reply.data):
+            self.show_question(question)
+            return None
+        if self.game.question is not question:
+            client.say("That question is no longer asked; your line was ignored.")
+            return None
         await self.game.answer(reply.data, reply.last_card)
         return None
+
+    async def confirm_leave(self) -> bool:
+        """``q`` leaves for good (the seat goes to a vote): asked once more."""
+        if self.session.state == WAITING:
+            prompt = "Leave the room before the game begins? (y/n)"
+        else:
+            prompt = "Leave the game? The others vote on a computer taking your seat. (y/n)"
+        yes = {"y": "leaves", "n": "stays"}
+        return await self.client.choose(prompt, yes, "confirm_leave") == "y"
+
+    async def confirm_play(self, ask: Ask, played: list[str]) -> bool:
+        """A play the client can tell is wrong costs two cards: warn, and ask."""
+        if not played:
+            return True
+        view = bot_view(ask.view or {})
+        chosen = tuple(parse_card(t) for t in played)
+        if chosen in rules.legal_plays(view.hand, view.top_card, view.request, view.penalty_symbol):
+            return True
+        penalty = (ask.view or {}).get("penalty", 0)
+        why = rules.why_wrong(chosen, view.top_card, view.request, penalty, view.penalty_symbol)
+        glyphs = self.client.glyphs
+        warning = render.sentence(
+            f"Wrong card: {why}. Played anyway, it costs you 2 cards.", glyphs
+        )
+        self.client.say(Text.assemble(warning, style="yellow"))
+        choices = {"y": "plays it anyway", "n": "chooses again"}
+        return await self.client.choose("Play it anyway? (y/n)", choices, "confirm_play") == "y"
 
     # -- showing messages -------------------------------------------------------------------
 
@@ -256,5 +292,9 @@ class GameScreen:
                 break
         if message["cmd"] == "ERROR":
             client.say(f"The server refused: {message['payload'].get('prompt')}", style="red")
-        client.say(f"You left the game. Your game state is saved in {path}", style="bold")
+        client.say("You left the game.", style="bold")
+        client.say(
+            "Your last view of it (your hand and the table when it paused) is kept for you to "
+            f"look back at; nothing reads it back: {path}"
+        )
         return "left"

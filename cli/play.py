@@ -145,7 +145,8 @@ def play(server: str | None, name: str | None, computers: int | None) -> None:
 
     Your hand is numbered: type the numbers of the cards to play (`3`, or `3 5` for a
     combination), `d` to draw, `!` after a play to announce your last card (`3!`), `r` for
-    the rules and `q` to leave (your game state is saved in the user data directory).
+    the rules and `q` to leave (asked to confirm; your last view is kept in the user data
+    directory).
 
     Example: cardgame play --computers 3
     """

@@ -191,6 +191,8 @@ class TerminalClient:
         try:
             text = player_rules_text()
         except OSError:
-            self.say("The rules are not packaged with this installation (HOW_TO_PLAY.md is missing).")
+            self.say(
+                "The rules are not packaged with this installation (HOW_TO_PLAY.md is missing)."
+            )
         else:
             self.say(Markdown(text))

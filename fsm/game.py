@@ -348,7 +348,11 @@ class Game:
         name = self.seats[seat].name
         shown = " ".join(c.text for c in played)
         if not rules.is_valid_play(self.table, played):
-            return self._punish_wrong_card(seat, rules.why_wrong(self.table, played), out)
+            table = self.table
+            assert table.top_card is not None
+            why = rules.why_wrong(played, table.top_card, table.request, table.penalty,
+                                  table.penalty_symbol)  # fmt: skip
+            return self._punish_wrong_card(seat, why, out)
         outcome = rules.play(self.table, seat, played)
         self.questions.clear()
         prompt = f"{name} played {shown}."

@@ -173,23 +173,26 @@ def is_valid_play(table: Table, played: Sequence[Card]) -> bool:
     return len(played) == 1 or combination(played[0], played[1]) is not None
 
 
-def why_wrong(table: Table, played: Sequence[Card]) -> str:
-    """The true reason a play is refused by :func:`is_valid_play`, in card texts."""
-    top = table.top_card
-    assert top is not None
+def why_wrong(
+    played: Sequence[Card], top: Card, request: str | None, penalty: int, penalty_symbol: str | None
+) -> str:
+    """The true reason a play that :func:`is_valid_play` refuses is wrong, in card texts.
+
+    Takes only the public table, so a client can tell a player before they pay for it.
+    """
     shown = " ".join(c.text for c in played)
-    if table.penalty:
-        symbol = table.penalty_symbol or PICK_ONE
+    if penalty:
+        symbol = penalty_symbol or PICK_ONE
         if len(played) == 2:
-            return f"a pick {table.penalty} is pending: only one {symbol} card passes it on"
-        return f"a pick {table.penalty} is pending: {shown} is not a {symbol} card to pass it on"
+            return f"a pick {penalty} is pending: only one {symbol} card passes it on"
+        return f"a pick {penalty} is pending: {shown} is not a {symbol} card to pass it on"
     if len(played) == 2 and not (played[0].special and played[1].special):
         return f"{shown} is no combination: only two special cards combine"
     if len(played) == 2 and combination(played[0], played[1]) is None:
         return f"{shown} is no combination"
     first = played[0]
-    if table.request is not None:
-        return f"{first.text} is not the {table.request} that was asked for, nor a ? card"
+    if request is not None:
+        return f"{first.text} is not the {request} that was asked for, nor a ? card"
     return f"{first.text} does not match {top.text}"
 
 

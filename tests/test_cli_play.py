@@ -81,6 +81,8 @@ class Player:
             return self.script[ask.kind].pop(0)
         if ask.kind in ("wait", "wait_room"):
             return NO_LINE
+        if ask.kind.startswith("confirm_"):
+            return "y"
         if ask.kind == "menu":
             return "3"
         view = ask.view or {}
@@ -257,7 +259,8 @@ async def test_every_prompt_explains_bad_input_and_sends_nothing(
     player = Player(
         {
             "first_player": ["0", "3", "me", "1"],
-            "turn": ["", "0", "99", "1 2 3", "1 1", "d!", "!", "x", "r", "1", "1", "q"],
+            "turn": ["", "0", "99", "1 2 3", "1 1", "d!", "!", "x", "r", "6", "1", "1", "q"],
+            "confirm_play": ["n"],  # 6 (green circle on red cup) would cost two cards
             "drop": ["1", "3 4", "2", "3"],
             "request": ["purple", "0", "yellow"],
         }
@@ -275,6 +278,9 @@ async def test_every_prompt_explains_bad_input_and_sends_nothing(
                 "Drop exactly 1", "one of: red, blue", "Type a player's number"]:  # fmt: skip
         assert why in text, why
     assert "Combinations" in text  # r printed the rules
+    flat = " ".join(text.split())
+    warned = "Wrong card: ● green circle does not match ∪ red cup. Played anyway, it costs you 2"
+    assert warned in flat and "Leave the game?" in flat
     answers = [f["payload"] for f in sent if f["cmd"] == "GAME_MESSAGE"]
     assert [a.get("data") for a in answers] == [0, ["red--"], ["red-cross"], ["red-?"], "yellow",
                                                 None]  # fmt: skip
@@ -289,7 +295,8 @@ async def test_every_prompt_explains_bad_input_and_sends_nothing(
     assert record["state"]["hand"] == hand
     assert "The server refused" not in text
     kinds = [a.kind for a in lines.asked]
-    assert kinds.count("turn") == 12 and kinds.count("drop") == 4 and kinds.count("request") == 3
+    assert kinds.count("confirm_play") == 1 and kinds.count("confirm_leave") == 1
+    assert kinds.count("turn") == 13 and kinds.count("drop") == 4 and kinds.count("request") == 3
 
 
 async def test_join_from_the_room_list_and_vote_when_a_player_leaves(server, sent):
