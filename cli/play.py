@@ -27,7 +27,7 @@ from cardgame.net.protocol import check_name
 
 from .lines import LineSource, StdinLines
 from .local import play_local, play_with_computers
-from .terminal import TerminalClient
+from .terminal import TerminalClient, unwrap
 
 
 async def main_async(
@@ -53,13 +53,6 @@ async def main_async(
 
 
 # -- the command ---------------------------------------------------------------------------
-
-
-def _unwrap(error: BaseException) -> BaseException:
-    """The one exception inside nested exception groups (trio's nurseries wrap them)."""
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error
 
 
 #: What to do when nothing answers at the server's address.
@@ -110,7 +103,7 @@ def run_command(main: Callable[..., Awaitable[Any]], url: str | None, *args: Any
     try:
         return trio.run(main, *args)
     except BaseException as raised:
-        error = _unwrap(raised)
+        error = unwrap(raised)
         if isinstance(error, KeyboardInterrupt):
             click.echo("\nInterrupted.", err=True)
             raise SystemExit(130) from None

@@ -10,6 +10,7 @@ cleanly (:class:`~.lines.Quit`).
 from __future__ import annotations
 
 import getpass
+import random
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from pathlib import Path
@@ -19,6 +20,7 @@ import trio
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.text import Text
+from trio_websocket import ConnectionClosed, HandshakeError
 
 from cardgame.fsm.game import ProtocolError
 from cardgame.fsm.session import Session
@@ -32,6 +34,13 @@ from .lobby_menu import LobbyMenu
 from .rules_cmd import player_rules_text
 
 Message = dict[str, Any]
+
+
+def unwrap(error: BaseException) -> BaseException:
+    """The one exception inside nested exception groups (trio's nurseries wrap them)."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
 
 
 def default_name() -> str:
@@ -163,13 +172,39 @@ class TerminalClient:
     # -- the lobby ---------------------------------------------------------------------------
 
     async def lobby(self) -> Ticket | None:
-        """The start menu, until the player holds a seat (or exits: None)."""
-        async with LobbyClient.connect(self.url) as lobby:
+        """The start menu, until the player holds a seat (or exits: None).
+
+        A lobby connection that drops (a server restart) is opened again, with the
+        game's backoff, and the menu starts over from the fresh room list.
+        """
+        backoff, rng, attempt, connected = Backoff(), random.Random(), 0, False
+        while True:
             try:
-                return await LobbyMenu(self, lobby).run()
-            except Quit:
-                pass  # raised again outside the connection's nursery
-        raise Quit("end of input")
+                async with LobbyClient.connect(self.url) as lobby:
+                    if attempt:
+                        self.connection_news("back")
+                    attempt, connected = 0, True
+                    try:
+                        return await LobbyMenu(self, lobby).run()
+                    except Quit:
+                        pass  # raised again outside the connection's nursery
+                raise Quit("end of input")
+            except Exception as raised:
+                error = unwrap(raised)
+                dropped = isinstance(error, ConnectionClosed | HandshakeError | OSError)
+                if not (dropped and connected) or attempt >= backoff.attempts:
+                    raise error from None
+                if attempt == 0:
+                    self.connection_news("lost")
+                await trio.sleep(backoff.delay(attempt, rng))
+                attempt += 1
+
+    def connection_news(self, what: str) -> None:
+        """The connection dropped ("lost") or is open again ("back"): say so."""
+        if what == "lost":
+            self.say("Connection lost, reconnecting…", style="yellow")
+        else:
+            self.say("Reconnected.", style="green")
 
     # -- a game ---------------------------------------------------------------------------
 
@@ -177,6 +212,7 @@ class TerminalClient:
         """Play one seat until the game is over ("over") or the player leaves ("left")."""
         outcome = "quit"
         async with GameClient.connect(self.url, ticket, backoff=Backoff()) as game:
+            game.on_connection = self.connection_news
             session = Session()
             session.command("JOIN_GAME")
             # Quit leaves the connection's nursery as itself, not in an exception group.

@@ -25,7 +25,7 @@ import json
 import random
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from itertools import count
@@ -199,6 +199,10 @@ class GameClient(_Endpoint):
         self._leaving: tuple[dict[str, Any], int] | None = None
         self._answered: Message | None = None  # the question last answered
         self._hello_id = ""  # the msg_id of this connection's JOIN_GAME
+        # Told "lost" when the connection drops and "back" once a new one is open, so a
+        # person at a screen is not left staring at silence while the client retries.
+        self.on_connection: Callable[[str], None] | None = None
+        self._lost = False
         self._rng = random.Random(seed)
         self._nursery: trio.Nursery | None = None
 
@@ -240,6 +244,9 @@ class GameClient(_Endpoint):
         if self.backoff is None or self.over:
             raise dropped
         await self.ws.aclose()
+        if self.on_connection is not None and not self._lost:
+            self.on_connection("lost")
+        self._lost = True  # told once, however many tries (a raced receive is cancelled)
         for attempt in range(self.backoff.attempts):
             # Cancelling the wait is harmless: the next receive finds the old
             # connection closed and starts again. The hello is not cancelled halfway.
@@ -251,6 +258,9 @@ class GameClient(_Endpoint):
                 except (OSError, HandshakeError, ConnectionClosed, trio.TooSlowError):
                     continue
             self.reconnects += 1
+            self._lost = False
+            if self.on_connection is not None:
+                self.on_connection("back")
             return
         raise dropped
 
