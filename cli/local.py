@@ -32,18 +32,37 @@ async def play_local(
     console: Console | None = None,
     name: str | None = None,
 ) -> TerminalClient:
-    """A server in this process on a free loopback port, one room, and play."""
+    """A server in this process on a free loopback port, one room, and play.
+
+    The game is recorded in the local games' database, which ``cardgame games`` and
+    ``cardgame replay`` read; when another local game holds it, this one is kept in
+    memory only, and the player is told so.
+    """
     from cardgame.net.config import ServerConfig
     from cardgame.net.server import serve
+    from cardgame.net.store import StoreError, open_store
 
+    from .serve import local_db
+
+    client = TerminalClient("", lines, console, name)
+    path = local_db()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        store = open_store(str(path))
+    except (StoreError, OSError) as err:
+        client.say(f"This game is not recorded: {err}", style="yellow")
+        store = open_store(None)
     # Nobody is waiting on this player: give them all the time they want to choose.
     config = ServerConfig(host="127.0.0.1", port=0, first_player_timeout=24 * 3600)
-    async with trio.open_nursery() as nursery:
-        server = await nursery.start(serve, config)  # a store in memory
-        client = TerminalClient(server.url, lines, console, name)
-        try:
-            await play_with_computers(client, computers)
-        finally:
-            with trio.CancelScope(shield=True):
-                await server.shutdown(grace=0.5)
+    try:
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(serve, config, store)
+            client.url = server.url
+            try:
+                await play_with_computers(client, computers)
+            finally:
+                with trio.CancelScope(shield=True):
+                    await server.shutdown(grace=0.5)
+    finally:
+        store.close()
     return client

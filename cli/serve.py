@@ -22,6 +22,11 @@ def default_db() -> Path:
     return Path(base) / "cardgame" / "cardgame.db"
 
 
+def local_db() -> Path:
+    """Where ``cardgame play --computers`` keeps its games (``cardgame games`` reads it)."""
+    return default_db().with_name("local.db")
+
+
 def open_store(db: str, readonly: bool = False) -> Store:
     """The store ``--db`` names (``:memory:`` keeps nothing); a database not ours is refused."""
     try:

@@ -36,6 +36,7 @@ from cardgame.fsm.game import (
     ProtocolError,
 )
 from cardgame.fsm.snapshot import from_snapshot
+from cardgame.fsm.story import told_to_all
 
 from .config import ServerConfig
 from .connection import NORMAL_CLOSURE, REPLACED, Connection
@@ -513,6 +514,9 @@ class Room:
         move: Move | None = None,
         cmd: str | None = None,
     ) -> None:
+        if move is not None:  # the log keeps what the table was told: replay reads it
+            n, seat, logged = move
+            move = (n, seat, {**logged, "told": told_to_all(messages)})
         await self._record(messages, move, player, cmd)
         if player is not None and msg_id is not None:
             mine = [m for s, m in messages if s == player.seat]

@@ -373,7 +373,8 @@ async def test_end_of_input_at_a_prompt_exits_cleanly(server):
     assert output(client).rstrip().endswith("Bye.")
 
 
-async def test_play_local_needs_no_set_up():
+async def test_play_local_needs_no_set_up(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     client = await play_local(2, ScriptedLines(Player()), console(), name="ada")
     [final] = client.results
     assert [p["computer"] for p in final["payload"]["data"]["players"]] == [False, True, True]

@@ -96,7 +96,8 @@ async def test_kill_9_mid_game_then_restart_the_game_completes(tmp_path):
     assert "won, winner" in listing.output
     replay = runner.invoke(main, ["replay", room_id, "--db", str(db)])
     assert replay.exit_code == 0
-    assert '"action": "answer"' in replay.output and "won, winner" in replay.output
+    assert "The game begins." in replay.output and " plays first." in replay.output
+    assert "won, winner" in replay.output and "{" not in replay.output  # words, not JSON
 
 
 async def test_kill_9_during_a_20_room_load_every_game_completes(tmp_path):
