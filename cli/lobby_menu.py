@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from .terminal import TerminalClient
 
 MENU = "1 join an existing room (recommended)\n2 create a room\n3 exit"
+MENU_NO_ROOM = "1 join a room (none is open yet)\n2 create a room (recommended)\n3 exit"
+MENU_CHOICES = {"1": "join", "2": "create", "3": "exit"}
 
 
 class LobbyMenu:
@@ -39,10 +41,11 @@ class LobbyMenu:
                     f"{creation['user_name']} is creating a room: choose 1 to wait for it, "
                     "or 2 to create your own."
                 )
-            self.client.say(MENU)
-            choice = await self.client.choose(
-                "Choose 1, 2 or 3:", {"1": "join", "2": "create", "3": "exit"}, "menu"
-            )
+            self.client.say(MENU if open_rooms or creations else MENU_NO_ROOM)
+            choice = await self.choose_or_follow()
+            if choice is None:
+                self.client.say("The lobby changed:", style="dim")
+                continue  # a room appeared, filled or is being created: the list again
             if choice == "3":
                 return None
             if choice == "1":
@@ -51,6 +54,23 @@ class LobbyMenu:
                 ticket = await self.create()
             if ticket is not None:
                 return ticket
+
+    async def choose_or_follow(self) -> str | None:
+        """The menu's choice; None as soon as the lobby changes, so the list on screen is
+        never stale (the pushes come while the player reads it)."""
+        client = self.client
+        while True:
+            ask = Ask("menu", "Choose 1, 2 or 3:", options=list(MENU_CHOICES))
+            line, push = await client.race(ask, self.lobby.next_push)
+            if line is None:
+                client.console.print()  # the prompt stays on its line otherwise
+                return None
+            if line.strip() in MENU_CHOICES:
+                return line.strip()
+            listed = ", ".join(f"`{k}` {v}" for k, v in MENU_CHOICES.items())
+            client.say(f"Please type one of: {listed}.", style="yellow")
+            if push is not None:
+                return None
 
     async def join(
         self,

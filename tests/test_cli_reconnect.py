@@ -139,3 +139,39 @@ async def test_the_game_says_the_connection_was_lost_and_is_back(tmp_path):
     text = output(client)
     lost, back = text.index("Connection lost, reconnecting…"), text.index("Reconnected.")
     assert lost < back < text.index("Game over.")
+
+
+class MenuWaits:
+    """Types nothing at the first menu (until the lobby changes it), then exits."""
+
+    interactive = False
+
+    def __init__(self) -> None:
+        self.at_menu = trio.Event()
+        self.menus = 0
+
+    async def line(self, ask: Ask) -> str | None:
+        await trio.lowlevel.checkpoint()
+        if ask.kind == "menu":
+            self.menus += 1
+            if self.menus == 1:
+                self.at_menu.set()
+                await trio.sleep_forever()  # cancelled when the lobby changes
+            return "3"
+        await trio.sleep_forever()
+
+
+async def test_the_menu_follows_the_lobby_and_offers_joining_only_when_there_is_a_room(server):
+    lines = MenuWaits()
+    client = TerminalClient(server.url, lines, Console(file=io.StringIO(), width=100))
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.run)
+            await lines.at_menu.wait()
+            async with LobbyClient.connect(server.url) as lobby:
+                await lobby.create_room("kitchen", 2, "bob")
+    text = output(client)
+    before, after = text.split("The lobby changed:")
+    assert "1 join a room (none is open yet) 2 create a room (recommended)" in before
+    assert "kitchen" in after and "1 join an existing room (recommended)" in after
+    assert text.endswith("Bye.") and lines.menus == 2
