@@ -77,7 +77,14 @@ async def run_server(config: ServerConfig, store: Store, db: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8888, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--db", default=None,
-              help="SQLite file (default: user data dir); :memory: keeps nothing.")  # fmt: skip
+              help="SQLite file (default: user data dir); :memory: keeps nothing; "
+                   "postgresql://… a database several processes share.")  # fmt: skip
+@click.option("--public-url", default="",
+              help="ws:// address clients reach this process at, for the other processes "
+                   "to send them to  [default: ws://HOST:PORT].")  # fmt: skip
+@click.option("--lease", default=10.0, show_default=True, type=click.FloatRange(min=0.3),
+              help="With postgresql://: seconds a room's lease lasts; a dead process's "
+                   "rooms go on elsewhere after it.")  # fmt: skip
 @click.option("--roommates-interval", default=4.0, show_default=True, type=float,
               help="Seconds between roommate lists while a room fills.")  # fmt: skip
 @click.option("--first-player-timeout", default=30.0, show_default=True, type=float,
@@ -92,6 +99,8 @@ def serve(
     roommates_interval: float,
     first_player_timeout: float,
     grace_period: float,
+    public_url: str,
+    lease: float,
     verbose: bool,
 ) -> None:
     """Run the Discard server: ws://HOST:PORT/lobby and /game.
@@ -112,6 +121,8 @@ def serve(
         roommates_interval=roommates_interval,
         first_player_timeout=first_player_timeout,
         grace_period=grace_period,
+        public_url=public_url.rstrip("/"),
+        lease_seconds=lease,
     )
     check_address(host, port)
     db = db or str(default_db())

@@ -25,7 +25,7 @@ import json
 import random
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from itertools import count
@@ -51,6 +51,9 @@ CLOSE_TIMEOUT = 5.0
 OPEN_TIMEOUT = 10.0
 #: Seconds to wait before sending again an answer refused as ``rate_limited``.
 RATE_LIMITED_PAUSE = 0.1
+#: ``moved`` refusals followed in a row at once; past them each waits a backoff delay
+#: (a room between two owners sends its players back and forth for a moment).
+MOVED_AT_ONCE = 4
 
 
 class ServerError(Exception):
@@ -162,9 +165,17 @@ class LobbyClient(_Endpoint):
                 "computers": computers}  # fmt: skip
         return Ticket(**(await self.request("CREATE_A_ROOM", data))["payload"]["data"])
 
-    async def join_room(self, room_id: str, user_name: str) -> Ticket:
+    async def join_room(self, room_id: str, user_name: str, hops: int = MOVED_AT_ONCE) -> Ticket:
+        """A seat in the room; a room another server process runs is joined there
+        (``moved``: the same JOIN_ROOM on a lobby connection to its ``url``)."""
         data = {"room_id": room_id, "user_name": user_name}
-        return Ticket(**(await self.request("JOIN_ROOM", data))["payload"]["data"])
+        try:
+            return Ticket(**(await self.request("JOIN_ROOM", data))["payload"]["data"])
+        except ServerError as refusal:
+            if refusal.code != "moved" or hops == 0:
+                raise
+            async with LobbyClient.connect(refusal.message["payload"]["data"]["url"]) as owner:
+                return await owner.join_room(room_id, user_name, hops - 1)
 
     async def roommates(self) -> dict[str, Any]:
         return (await self.request("GET_ROOMATES"))["payload"]["data"]
@@ -175,14 +186,20 @@ class GameClient(_Endpoint):
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         ticket: Ticket,
         last_msg_id: int = 0,
         backoff: Backoff | None = None,
         seed: int | None = None,
     ) -> None:
         super().__init__(None)
-        self.url = url.rstrip("/") + "/game"
+        # The address first used (or several, as a name that resolves to several
+        # processes would give): every reconnection starts there, whatever ``moved``
+        # said since, so a room that changed process is found again.
+        self.home = [u.rstrip("/") for u in ([url] if isinstance(url, str) else url)]
+        self.url = self.home[0] + "/game"
+        self.moved = 0  # ``moved`` refusals followed (another process runs the room)
+        self._moved_in_a_row = 0
         self.ticket = ticket
         self.last_msg_id = last_msg_id
         self.backoff = backoff
@@ -210,7 +227,7 @@ class GameClient(_Endpoint):
     @asynccontextmanager
     async def connect(
         cls,
-        url: str,
+        url: str | Sequence[str],
         ticket: Ticket,
         last_msg_id: int = 0,
         backoff: Backoff | None = None,
@@ -251,6 +268,7 @@ class GameClient(_Endpoint):
             # Cancelling the wait is harmless: the next receive finds the old
             # connection closed and starts again. The hello is not cancelled halfway.
             await trio.sleep(self.backoff.delay(attempt, self._rng))
+            self.url = self.home[attempt % len(self.home)] + "/game"
             with trio.CancelScope(shield=True):
                 try:
                     with trio.fail_after(OPEN_TIMEOUT):
@@ -263,6 +281,26 @@ class GameClient(_Endpoint):
                 self.on_connection("back")
             return
         raise dropped
+
+    async def _go_to(self, url: str) -> None:
+        """Another server process runs the room: JOIN_GAME again there (``moved``)."""
+        self.moved += 1
+        self._moved_in_a_row += 1
+        await self.ws.aclose()
+        if self._moved_in_a_row > MOVED_AT_ONCE:
+            await trio.sleep((self.backoff or Backoff()).delay(self._moved_in_a_row, self._rng))
+        self.url = url.rstrip("/") + "/game"
+        failed: Exception | None = None
+        with trio.CancelScope(shield=True):  # the hello is not cancelled halfway
+            try:
+                with trio.fail_after(OPEN_TIMEOUT):
+                    await self._open()
+            except (OSError, HandshakeError, ConnectionClosed, trio.TooSlowError) as err:
+                failed = err
+        if failed is not None:  # that process has gone too: start again from home
+            if self.backoff is None:
+                raise failed
+            await self._reconnect(failed)  # type: ignore[arg-type]
 
     async def receive(self) -> Message:
         """The next new message; already-seen ids (a resumption overlap) are skipped.
@@ -282,11 +320,15 @@ class GameClient(_Endpoint):
             if number == 0:  # outside the numbered stream: a refusal, or a roommates tick
                 if message["cmd"] != "ERROR":
                     return message
+                if _code(message) == "moved":
+                    await self._go_to(message["payload"]["data"]["url"])
+                    continue
                 self.errors.append(message)
                 if _code(message) in FINAL_REFUSALS:
                     self.over = True  # reconnecting cannot help
                 await self._answer_again_if_rate_limited(message)
                 return message
+            self._moved_in_a_row = 0
             if number <= self.last_msg_id:
                 self.duplicates += 1
                 continue

@@ -33,3 +33,9 @@ class ServerConfig:
     finished_linger: float = 60.0
     #: Longest wait, in seconds, between retries of a write the storage refused.
     storage_retry: float = 2.0
+    #: Several processes on one PostgreSQL database: seconds a room's lease lasts
+    #: (renewed every third of it); a dead process's rooms go on elsewhere after it.
+    lease_seconds: float = 10.0
+    #: The ws:// address clients reach this process at (sent with ``moved``); empty:
+    #: ws://host:port.
+    public_url: str = ""

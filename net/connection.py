@@ -96,7 +96,8 @@ class Connection:
 
     def refuse(self, err: ProtocolError, cmd: str | None, msg_id: str = "0") -> None:
         """An ERROR outside any player's numbered stream."""
-        self.deliver(envelope("ERROR", msg_id, err.sentence, error_data(err.code, cmd)))
+        data = error_data(err.code, cmd, getattr(err, "url", None))
+        self.deliver(envelope("ERROR", msg_id, err.sentence, data))
 
     def turn_away(
         self, err: ProtocolError, cmd: str, missed: Iterable[dict[str, Any]] = ()

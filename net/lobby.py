@@ -23,8 +23,9 @@ from cardgame.fsm.snapshot import SnapshotError
 from .config import ServerConfig
 from .connection import INTERNAL_ERROR, Connection
 from .protocol import check_name, envelope
+from .registry import make_registry
 from .room import Player, Room, hash_token, storage_refusal
-from .store import StorageUnavailable, Store
+from .store import LeaseLost, StorageUnavailable, Store
 
 log = logging.getLogger("cardgame.net")
 
@@ -52,6 +53,7 @@ class Lobby:
         self.watchers: dict[Connection, int] = {}  # lobby connection → messages numbered
         self.connections: set[Connection] = set()
         self._nursery = nursery
+        self.registry = make_registry(self)  # every process's rooms (one, or a database's)
 
     # -- telling the lobby ----------------------------------------------------------
 
@@ -61,12 +63,14 @@ class Lobby:
         conn.deliver(envelope(cmd, str(number), prompt, data, extra))
 
     def push(self, cmd: str, prompt: str, data: Any, skip: Connection | None = None) -> None:
+        """A push to this process's watchers and, through the registry, every other's."""
+        self.push_here(cmd, prompt, data, skip)
+        self.registry.push(cmd, prompt, data)
+
+    def push_here(self, cmd: str, prompt: str, data: Any, skip: Connection | None = None) -> None:
         for conn in list(self.watchers):
             if conn is not skip:
                 self.tell(conn, cmd, prompt, data)
-
-    def open_rooms(self) -> list[dict[str, Any]]:
-        return [r.summary() for r in self.rooms.values() if r.seats_left() > 0]
 
     # -- rooms ----------------------------------------------------------------------
 
@@ -91,6 +95,9 @@ class Lobby:
         """A room's task; whatever happens in it, no other room and no server notices."""
         try:
             await room.run()
+        except LeaseLost:
+            log.warning("room %s: another process runs it now; its players follow", room.room_id)
+            room.give_up()
         except Exception:
             log.exception("room %s failed; its players are disconnected", room.room_id)
             for player in room.players:
@@ -100,8 +107,12 @@ class Lobby:
             self.rooms.pop(room.room_id, None)
             self.store.room_closed(room.room_id)
 
-    def room(self, room_id: str) -> Room:
+    async def room(self, room_id: str) -> Room:
+        """The room this process runs (taking it over if nobody does); ``Moved`` if
+        another process runs it."""
         room = self.rooms.get(room_id)
+        if room is None or room.given_up:
+            room = await self.registry.locate(room_id)
         if room is None or room.closing:
             raise ProtocolError("unknown_room", f"there is no room {room_id!r}")
         return room
@@ -135,8 +146,8 @@ class LobbyEndpoint:
         data = message["payload"].get("data") or {}
         lobby, conn = self.lobby, self.conn
         if cmd == "GET_ROOMS":
-            rooms = lobby.open_rooms()
-            creations = [c.summary() for c in lobby.creations.values()]
+            rooms = await lobby.registry.open_rooms()
+            creations = await lobby.registry.creations()
             prompt = f"{len(rooms)} room(s) open" + (
                 f", {len(creations)} being created." if creations else "."
             )
@@ -157,7 +168,7 @@ class LobbyEndpoint:
         elif cmd == "CREATE_A_ROOM":
             await self._create(data)
         elif cmd == "JOIN_ROOM":
-            room = lobby.room(data["room_id"])
+            room = await lobby.room(data["room_id"])
             player, token = await room.reserve(check_name(data["user_name"]))
             self._seated(cmd, room, player, token, "JOIN_ROOM_REP", f"You joined {room.name}.")
             lobby.push("ROOM_UPDATED", f"{player.name} joined {room.name}.", room.summary(),
@@ -223,9 +234,11 @@ class GameEndpoint:
                 raise ProtocolError("not_now", "this connection has already joined its game")
             data = message["payload"]["data"]
             known = self.lobby.rooms.get(data["room_id"])
+            if known is None or known.given_up:  # another process's (Moved), nobody's, or over
+                known = await self.lobby.registry.locate(data["room_id"])
             if (known is None or known.closing) and await self._replay_finished(data):
                 return
-            room = self.lobby.room(data["room_id"])
+            room = await self.lobby.room(data["room_id"])
             player = room.player_for(data["user_id"], data["token"])
             self.room = room
             last_msg_id = data.get("last_msg_id", 0)

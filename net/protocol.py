@@ -51,6 +51,7 @@ ERROR_CODES: Final = {
     "game_finished": "the game is over; everything it sent you has been sent again",
     "storage_unavailable": "the server cannot write to its storage; in a game the move is "
     "held and goes through later, in the lobby nothing was done",
+    "moved": "another server process runs the room: send the command again to ``url``",
 }
 
 _NAME: Final = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
@@ -328,6 +329,8 @@ SERVER_DATA: Final = {
             "properties": {
                 "code": {"enum": sorted(ERROR_CODES)},
                 "cmd": _NULL_OR({"type": "string"}),
+                # with "moved": the ws:// or wss:// address of the process that runs the room
+                "url": {"type": "string", "pattern": "^wss?://"},
             },  # fmt: skip
             "required": ["code", "cmd"],
             "additionalProperties": False,
@@ -461,8 +464,9 @@ def envelope(
     }
 
 
-def error_data(code: str, cmd: str | None) -> dict[str, Any]:
-    return {"code": code, "cmd": cmd}
+def error_data(code: str, cmd: str | None, url: str | None = None) -> dict[str, Any]:
+    """An ERROR's data; ``url`` only for ``moved`` (where to send the command again)."""
+    return {"code": code, "cmd": cmd} if url is None else {"code": code, "cmd": cmd, "url": url}
 
 
 def write_schemas(directory: Path) -> list[Path]:

@@ -39,7 +39,7 @@ from cardgame.fsm.snapshot import from_snapshot
 from cardgame.fsm.story import told_to_all
 
 from .config import ServerConfig
-from .connection import NORMAL_CLOSURE, REPLACED, Connection
+from .connection import GOING_AWAY, NORMAL_CLOSURE, REPLACED, Connection
 from .protocol import envelope
 from .store import Move, StorageUnavailable, Store, StoredRoom
 
@@ -121,6 +121,7 @@ class Room:
         self.moves_logged = 0
         self.restored = False
         self.closing = False  # no seats, no joins: the room task is about to end
+        self.given_up = False  # another process runs the room now (its lease here ran out)
         self.done = trio.Event()  # the game is over
         self.closed = trio.Event()  # the room task has ended
 
@@ -263,6 +264,16 @@ class Room:
             await self.store.prune(self.room_id)
         except StorageUnavailable as err:  # pruned at the next start instead
             log.error("room %s: its messages were not pruned: %s", self.room_id, err)
+
+    def give_up(self) -> None:
+        """Another process runs the room now: every connection closes (its client
+        reconnects and is sent there) and the task ends; nothing more is sent from here,
+        since every write of the room is refused from now on."""
+        self.given_up = True
+        for player in self.players:
+            if player.connection is not None:
+                player.connection.close(GOING_AWAY)
+        self._close()
 
     def _close(self) -> None:
         """No seat or join from now on; the task ends once the inbox is empty."""

@@ -108,6 +108,7 @@ async def serve(
             )
         )
         server = Server(lobby, listener, nursery, restored)
+        await nursery.start(lobby.registry.run, config.public_url or server.url)
         # cardgame serve prints this line for people; the log keeps it for debugging only.
         log.debug("listening on ws://%s:%d (/lobby, /game)", config.host, server.port)
         task_status.started(server)

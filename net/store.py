@@ -31,6 +31,11 @@ class StorageUnavailable(StoreError):
     file): nothing of it was written, and the same write may succeed later."""
 
 
+class LeaseLost(StoreError):
+    """Another server process owns the room now (this one's lease on it ran out): this
+    process must stop running it, having sent nothing the database did not commit."""
+
+
 @dataclass
 class StoredRoom:
     """A room as the store last saw it: enough to restore it, list it or replay it."""
@@ -107,7 +112,8 @@ class Store(Protocol):
 
 def open_store(db: str | None, readonly: bool = False) -> Store:
     """The store ``--db`` names: ``None`` keeps everything in this process's memory
-    only; anything else is a SQLite file (``:memory:``: SQLite in memory).
+    only; a ``postgresql://`` URL is a PostgreSQL database several processes share;
+    anything else is a SQLite file (``:memory:``: SQLite in memory).
 
     Raises :class:`StoreError` for a database that cannot be used (not ours, newer,
     missing when ``readonly``), saying why.
@@ -116,6 +122,10 @@ def open_store(db: str | None, readonly: bool = False) -> Store:
         from .memory_store import MemoryStore
 
         return MemoryStore()
+    if db.startswith(("postgresql://", "postgres://")):
+        from .pg_store import PgStore
+
+        return PgStore(db, readonly=readonly)
     from .sqlite_store import SqliteStore
 
     return SqliteStore(db, readonly=readonly)

@@ -20,6 +20,8 @@ from cardgame.net.memory_store import MemoryStore
 from cardgame.net.protocol import SERVER_SCHEMA
 from cardgame.net.server import Server, serve
 
+from pgcluster import Cluster
+
 SERVER_VALIDATOR = jsonschema.Draft202012Validator(SERVER_SCHEMA)
 SEEN: list[dict[str, Any]] = []
 
@@ -66,3 +68,17 @@ def start_server(nursery) -> StartServer:
 @pytest.fixture
 async def server(start_server) -> Server:
     return await start_server()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL cluster for the whole run (``tests/pgcluster.py``)."""
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """A new, empty PostgreSQL database of this test's own: its ``postgresql://`` URL."""
+    return pg_cluster.new_database()

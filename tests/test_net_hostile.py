@@ -146,7 +146,7 @@ async def test_lobby_refusals(hostile_server, witness, frame, code):
         # nothing changed: the session is still in the lobby and works
         rooms = await error_for(ws, cmd("JOIN_ROOM", {"room_id": "nope", "user_name": "z"}))
         assert rooms["payload"]["data"]["code"] == "unknown_room"
-    assert [r["room_name"] for r in hostile_server.lobby.open_rooms()] == []
+    assert [r["room_name"] for r in await hostile_server.lobby.registry.open_rooms()] == []
     await witness.move()
 
 

@@ -12,7 +12,8 @@ from cardgame.net.sqlite_store import SqliteStore
 from cardgame.net.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-IMPLEMENTATIONS = {"memory_store", "sqlite_store"}
+# pg_registry and leases are the PostgreSQL store's own (the shared registry, the leases).
+IMPLEMENTATIONS = {"memory_store", "sqlite_store", "pg_store", "pg_registry", "leases"}
 # Every module of the server and the command line but the implementations themselves.
 ABOVE_THE_STORE = sorted(
     p for p in [*ROOT.glob("net/*.py"), *ROOT.glob("cli/*.py")] if p.stem not in IMPLEMENTATIONS

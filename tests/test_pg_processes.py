@@ -1,0 +1,119 @@
+"""Several server processes on one PostgreSQL database are one service.
+
+Two or three servers, each with its own ``PgStore`` (its own process id, connections
+and LISTEN), share a throwaway database: the lobby of any lists every one's rooms
+and creations and pushes reach every one's watchers (Scenario A across processes);
+players who came in through different processes play one game, sent by ``moved`` to
+the process that runs it. ``test_pg_failover.py`` kills real processes.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+import trio
+
+from cardgame.net.client import GameClient, LobbyClient, ServerError
+from cardgame.net.config import ServerConfig
+from cardgame.net.server import Server, serve
+from cardgame.net.store import open_store
+
+from tables import event_of, play_on
+
+
+async def start_processes(nursery: trio.Nursery, stack: AsyncExitStack, url: str, n: int):
+    servers: list[Server] = []
+    for _ in range(n):
+        store = open_store(url)
+        stack.callback(store.close)
+        config = ServerConfig(host="127.0.0.1", port=0)
+        servers.append(await nursery.start(serve, config, store))
+    return servers
+
+
+async def next_push(lobby: LobbyClient, cmd: str) -> dict:
+    while (push := await lobby.next_push())["cmd"] != cmd:
+        pass
+    return push
+
+
+async def test_scenario_a_across_processes(pg_url):
+    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        a, b = await start_processes(nursery, stack, pg_url, 2)
+        with trio.fail_after(30):
+            async with LobbyClient.connect(b.url) as watcher, LobbyClient.connect(a.url) as ada:
+                await watcher.get_rooms()  # connected and watching
+                creation = await ada.creating("ada")
+                seen = await next_push(watcher, "ROOM_BEING_CREATED")
+                assert seen["payload"]["data"] == creation
+                rooms, creations = await watcher.get_rooms()
+                assert rooms == [] and creations == [creation]
+
+                ticket = await ada.create_room("kitchen", 3, "ada", computers=1)
+                created = await next_push(watcher, "ROOM_CREATED")
+                assert created["payload"]["data"]["creation_id"] == creation["creation_id"]
+                assert created["payload"]["data"]["room"]["room_id"] == ticket.room_id
+                rooms, creations = await watcher.get_rooms()
+                assert [r["room_id"] for r in rooms] == [ticket.room_id] and creations == []
+
+                # Joined through b, which sends the join to a (moved), where the room is.
+                joined = await watcher.join_room(ticket.room_id, "bob")
+                assert joined.room_id == ticket.room_id
+                updated = await next_push(watcher, "ROOM_UPDATED")
+                assert updated["payload"]["data"]["players"] == ["ada", "bob", "computer-1"]
+                rooms, _ = await ada.get_rooms()
+                assert rooms == []  # full: listed nowhere
+
+                # An abandoned creation disappears on every process.
+                async with LobbyClient.connect(a.url) as cleo:
+                    await watcher.creating("bob")
+                    gone = await cleo.creating("cleo")
+                    await cleo.cancel_create()
+                    abandoned = await next_push(watcher, "ROOM_ABANDONED")
+                    assert abandoned["payload"]["data"] == gone
+                    _, creations = await cleo.get_rooms()
+                    assert [c["user_name"] for c in creations] == ["bob"]
+        nursery.cancel_scope.cancel()
+
+
+async def test_players_who_came_in_through_three_processes_play_one_game(pg_url):
+    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        servers = await start_processes(nursery, stack, pg_url, 3)
+        with trio.fail_after(60):
+            async with LobbyClient.connect(servers[0].url) as lobby:
+                tickets = [await lobby.create_room("hall", 3, "p0")]
+            for seat in (1, 2):
+                async with LobbyClient.connect(servers[seat].url) as lobby:
+                    tickets.append(await lobby.join_room(tickets[0].room_id, f"p{seat}"))
+            results = {}
+
+            async def player(seat: int) -> None:
+                # Each seat's game connection starts at the process it came in through.
+                async with GameClient.connect(servers[seat].url, tickets[seat]) as client:
+                    results[seat] = (await play_on(client, seed=seat), client)
+
+            async with trio.open_nursery() as players:
+                for seat in range(3):
+                    players.start_soon(player, seat)
+        finals = {seat: event_of(result) for seat, (result, _) in results.items()}
+        assert finals == {0: "game_over", 1: "game_over", 2: "game_over"}
+        for seat, (_, client) in results.items():
+            ids = [int(m["msg_id"]) for m in client.received]
+            assert ids == list(range(1, len(ids) + 1)) and client.duplicates == 0
+            assert client.moved == (0 if seat == 0 else 1)
+        assert tickets[0].room_id in servers[0].lobby.rooms
+        assert all(tickets[0].room_id not in s.lobby.rooms for s in servers[1:])
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_unknown_room_is_unknown_on_every_process(pg_url):
+    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        _, b = await start_processes(nursery, stack, pg_url, 2)
+        async with LobbyClient.connect(b.url) as lobby:
+            try:
+                await lobby.join_room("nope", "ada")
+            except ServerError as refusal:
+                assert refusal.code == "unknown_room"
+            else:
+                raise AssertionError("joined a room that does not exist")
+        nursery.cancel_scope.cancel()

@@ -1,0 +1,164 @@
+"""The PostgreSQL store on a real throwaway cluster: the same guarantees as SQLite's, a
+database that is not ours refused untouched, and leases that fence every write.
+
+Two ``PgStore`` objects on one database are two server processes as far as the
+database can tell (each has its own process id and connections). A lease is made to
+run out by moving its end into the past in SQL — the database's clock is the one
+leases are read on — so no test waits for time to pass.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import trio
+
+from cardgame.fsm.game import Game
+from cardgame.net.client import GameClient
+from cardgame.net.config import ServerConfig
+from cardgame.net.pg_store import SCHEMA_VERSION, PgStore
+from cardgame.net.server import serve
+from cardgame.net.store import LeaseLost, StoreError, open_store
+
+from tables import event_of, fill_room, play_on
+
+
+def expire(url: str, room_id: str) -> None:
+    """The room's lease runs out now (as it would had its owner stopped renewing)."""
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(
+            "UPDATE rooms SET lease_until = clock_timestamp() - interval '1 second' "
+            "WHERE room_id = %s",
+            (room_id,),
+        )
+
+
+def test_open_store_picks_postgresql_from_the_url(pg_url):
+    store = open_store(pg_url)
+    try:
+        assert isinstance(store, PgStore)
+        with psycopg.connect(pg_url) as db:
+            assert db.execute("SELECT application, version FROM cardgame_schema").fetchall() == [
+                ("cardgame", SCHEMA_VERSION)
+            ]
+    finally:
+        store.close()
+    PgStore(pg_url).close()  # opening our own database again migrates nothing
+
+
+def test_a_database_that_is_not_ours_is_refused_untouched(pg_url):
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        db.execute("CREATE TABLE invoices (n integer)")
+        db.execute("INSERT INTO invoices VALUES (1), (2)")
+    with pytest.raises(StoreError, match="not a cardgame database.*untouched"):
+        PgStore(pg_url)
+    with psycopg.connect(pg_url) as db:
+        tables = db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+        assert tables == [("invoices",)]
+        assert db.execute("SELECT count(*) FROM invoices").fetchone() == (2,)
+
+
+def test_a_newer_schema_is_refused(pg_url):
+    PgStore(pg_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        db.execute("UPDATE cardgame_schema SET version = version + 1")
+    with pytest.raises(StoreError, match="newer than this cardgame"):
+        PgStore(pg_url)
+
+
+def test_an_unreachable_database_is_a_clear_error(pg_cluster):
+    with pytest.raises(StoreError, match="cannot open"):
+        PgStore(pg_cluster.url("no_such_database"))
+
+
+async def test_a_game_on_postgresql_completes_and_is_kept(pg_url):
+    store = open_store(pg_url)
+    try:
+        async with trio.open_nursery() as nursery:
+            config = ServerConfig(host="127.0.0.1", port=0)
+            server = await nursery.start(serve, config, store)
+            tickets = await fill_room(server.url, 3, computers=1)
+            results = {}
+
+            async def player(seat, ticket):
+                async with GameClient.connect(server.url, ticket) as client:
+                    results[seat] = (await play_on(client, seed=seat), client)
+
+            async with trio.open_nursery() as players:
+                for seat, ticket in enumerate(tickets):
+                    players.start_soon(player, seat, ticket)
+            nursery.cancel_scope.cancel()
+        for _, client in results.values():
+            ids = [int(m["msg_id"]) for m in client.received]
+            assert ids == list(range(1, len(ids) + 1))
+            assert event_of(client.received[-1]) == "game_over"
+        kept = store.room(tickets[0].room_id)
+        assert kept is not None and kept.finished and kept.result["reason"] == "won"
+        assert store.moves(tickets[0].room_id)[0]["event"] == {"action": "begin"}
+        for seat, (_, client) in results.items():
+            stored = await store.messages_after(tickets[0].room_id, seat, 0)
+            assert stored == client.received  # every message sent was committed first
+    finally:
+        store.close()
+
+
+async def test_a_write_after_the_lease_ran_out_is_refused_and_another_process_takes_over(
+    pg_url,
+):
+    first, second = PgStore(pg_url), PgStore(pg_url)
+    try:
+        game = Game(2, seed=1, room="r1")
+        await first.add_room("r1", "kitchen", 2)
+        await first.add_player("r1", "u1", 0, "ada", "hash")
+        await first.record("r1", game, [(0, {"msg_id": "1", "cmd": "X"})], (1, None, {}))
+        assert await second.claim("r1") == []  # the lease is alive: not second's
+        with pytest.raises(LeaseLost):
+            await second.record("r1", game, [(0, {"msg_id": "2", "cmd": "X"})])
+
+        expire(pg_url, "r1")
+        with pytest.raises(LeaseLost):  # run out: the owner commits nothing more
+            await first.record("r1", game, [(0, {"msg_id": "2", "cmd": "X"})], (2, None, {}))
+        assert await first.renew(["r1"]) == set()  # nor can it renew a lease that ran out
+        [taken] = await second.claim("r1")
+        assert taken.room_id == "r1" and taken.moves_logged == 1
+        assert [p["user_id"] for p in taken.players] == ["u1"]
+        await second.record("r1", game, [(0, {"msg_id": "2", "cmd": "Y"})], (2, None, {}))
+        with pytest.raises(LeaseLost):  # the old owner stays fenced off for good
+            await first.add_player("r1", "u2", 1, "bob", "hash")
+        messages = await second.messages_after("r1", 0, 0)
+        assert [(m["msg_id"], m["cmd"]) for m in messages] == [("1", "X"), ("2", "Y")]
+        assert await second.renew(["r1"]) == {"r1"}
+    finally:
+        first.close()
+        second.close()
+
+
+async def test_claims_race_and_exactly_one_process_wins_each_room(pg_url):
+    """Three processes claim twenty orphaned rooms at once: each goes to exactly one."""
+    owner = PgStore(pg_url)
+    claimers = [PgStore(pg_url) for _ in range(3)]
+    try:
+        for n in range(20):
+            await owner.add_room(f"r{n}", "t", 2)
+            expire(pg_url, f"r{n}")
+        won: dict[int, list[str]] = {}
+
+        async def claim(index: int, store: PgStore) -> None:
+            won[index] = [room.room_id for room in await store.claim(limit=7)]
+
+        async with trio.open_nursery() as nursery:
+            for index, store in enumerate(claimers):
+                nursery.start_soon(claim, index, store)
+        everyone = [r for rooms in won.values() for r in rooms]
+        assert sorted(everyone) == sorted(set(everyone))  # nobody's twice
+        assert len(everyone) == 20
+        with psycopg.connect(pg_url) as db:
+            owners = dict(db.execute("SELECT room_id, owner FROM rooms").fetchall())
+        for index, store in enumerate(claimers):
+            assert all(owners[r] == store.process_id for r in won[index])
+    finally:
+        owner.close()
+        for store in claimers:
+            store.close()
