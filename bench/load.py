@@ -188,6 +188,13 @@ def percentile(ordered: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+def url_of(args: argparse.Namespace, number: int) -> str:
+    """Room ``number``'s server: with several (``--url A,B``), rooms take turns, and a
+    room's players use the process that created it (the one that runs it)."""
+    urls = args.url.split(",")
+    return urls[number % len(urls)]
+
+
 async def run_game(args: argparse.Namespace, totals: Totals) -> tuple[float, float]:
     limit = trio.Semaphore(SEATING_CONCURRENCY)
     tickets = [[[] for _ in range(args.games)] for _ in range(args.rooms)]
@@ -196,14 +203,14 @@ async def run_game(args: argparse.Namespace, totals: Totals) -> tuple[float, flo
         for number in range(args.rooms):
             for game in range(args.games):
                 name = f"bench-{number}-{game}"
-                nursery.start_soon(seat_room, args.url, name, args.players, limit,
-                                   tickets[number][game])  # fmt: skip
+                nursery.start_soon(seat_room, url_of(args, number), name, args.players,
+                                   limit, tickets[number][game])  # fmt: skip
     seating = time.perf_counter() - start
     start = time.perf_counter()
     with trio.move_on_after(args.timeout) as timeout:
         async with trio.open_nursery() as nursery:
-            for games in tickets:
-                nursery.start_soon(room, args.url, games, args.strategy, totals)
+            for number, games in enumerate(tickets):
+                nursery.start_soon(room, url_of(args, number), games, args.strategy, totals)
     if timeout.cancelled_caught:
         totals.failures.append(f"not finished after {args.timeout} s")
     return seating, time.perf_counter() - start
@@ -272,7 +279,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("mode", choices=["game", "echo"])
-    parser.add_argument("--url", default="ws://127.0.0.1:8888")
+    parser.add_argument("--url", default="ws://127.0.0.1:8888",
+                        help="game: several, comma-separated, share the rooms")  # fmt: skip
     parser.add_argument("--rooms", type=int, default=50)
     parser.add_argument("--players", type=int, default=4)
     parser.add_argument("--games", type=int, default=1, help="games per room, one after another")

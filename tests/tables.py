@@ -79,9 +79,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_serve(nursery: trio.Nursery, db: Path, port: int) -> tuple[trio.Process, list]:
+async def start_serve(
+    nursery: trio.Nursery, db: Path | str, port: int, *options: str
+) -> tuple[trio.Process, list]:
     """``cardgame serve`` as a subprocess; returns once it listens, with its output lines."""
-    command = [CARDGAME, "serve", "--port", str(port), "--db", str(db)]
+    command = [CARDGAME, "serve", "--port", str(port), "--db", str(db), *options]
     process = await trio.lowlevel.open_process(command, stdout=-1, stderr=-2)
     lines: list[str] = []
     listening = trio.Event()
