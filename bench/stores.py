@@ -7,8 +7,8 @@ move's latency runs from sending it to that player's next numbered message):
 - **SQLite, 1 process**: ``--db <tmp>/bench.db``, the default;
 - **PostgreSQL, 1 process** and **PostgreSQL, 2 processes**: ``--db postgresql://…``
   on a throwaway cluster (``tests/pgcluster.py``: ``fsync`` off, unix socket; the
-  caveat is printed under the table), a new database per run. With two, rooms alternate between the processes and each room's
-  players use the process that runs it.
+  caveat is printed under the table), a new database per run. With two, rooms
+  alternate between the processes and each room's players use the process that runs it.
 
 Reported, each the median of ``--repeat`` interleaved runs: moves/s, p50/p99/max
 latency, games completed, and the CPU seconds of the cardgame processes and of the
@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +48,8 @@ def postgres_cpu(cluster: Cluster) -> float:
     root = psutil.Process(pid)
     total = cpu_seconds(root)
     for child in root.children(recursive=True):
-        try:
+        with suppress(psutil.Error):  # a backend that ended meanwhile
             total += cpu_seconds(child)
-        except psutil.Error:
-            pass
     return total
 
 
