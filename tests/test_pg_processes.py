@@ -12,8 +12,11 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 import trio
+from test_cli_play import Player, console, output
 
-from cardgame.net.client import GameClient, LobbyClient, ServerError
+from cardgame.cli.lines import ScriptedLines
+from cardgame.cli.terminal import TerminalClient
+from cardgame.net.client import GameClient, LobbyClient, ServerError, play_with_bot
 from cardgame.net.config import ServerConfig
 from cardgame.net.server import Server, serve
 from cardgame.net.store import open_store
@@ -116,4 +119,36 @@ async def test_an_unknown_room_is_unknown_on_every_process(pg_url):
                 assert refusal.code == "unknown_room"
             else:
                 raise AssertionError("joined a room that does not exist")
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_terminal_client_waits_on_one_process_for_a_room_created_on_another(pg_url):
+    """Scenario A in ``cardgame play``: ada's terminal is on b, bob creates on a; she
+    waits, is pushed the room, joins it (moved to a) and plays it to the end there."""
+    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        a, b = await start_processes(nursery, stack, pg_url, 2)
+        player = Player({"menu": ["1"], "scenario_a": ["1"], "name": ["ada"]})
+        client = TerminalClient(b.url, ScriptedLines(player), console())
+        creating = trio.Event()
+
+        async def bob() -> None:
+            async with LobbyClient.connect(a.url) as lobby:
+                await lobby.creating("bob")
+                creating.set()
+                await player.seen("wait_room").wait()  # ada is waiting: now create it
+                ticket = await lobby.create_room("bobs table", 2, "bob")
+            async with GameClient.connect(a.url, ticket) as game:
+                await play_with_bot(game, "greedy", 3)
+
+        with trio.fail_after(30):
+            async with trio.open_nursery() as players:
+                players.start_soon(bob)
+                await creating.wait()
+                await client.run()
+        text = output(client)
+        assert "bob is creating a room" in text
+        assert "bob created bobs table: joining it." in text
+        [final] = client.results
+        assert [p["name"] for p in final["payload"]["data"]["players"]] == ["bob", "ada"]
+        assert final["payload"]["data"]["result"]["reason"] == "won"
         nursery.cancel_scope.cancel()

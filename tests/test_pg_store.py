@@ -162,3 +162,28 @@ async def test_claims_race_and_exactly_one_process_wins_each_room(pg_url):
         owner.close()
         for store in claimers:
             store.close()
+
+
+async def test_abandoned_rooms_go_and_finished_games_are_pruned_to_their_log(pg_url):
+    store = PgStore(pg_url)
+    try:
+        game = Game(2, seed=1, room="gone")
+        await store.add_room("gone", "empty", 2)
+        await store.add_player("gone", "u1", 0, "ada", "hash")
+        await store.record("gone", game, [(0, {"msg_id": "1", "cmd": "X"})], (1, None, {}))
+        await store.abandon_room("gone")
+        assert store.room("gone") is None and store.moves("gone") == []
+
+        await store.add_room("done", "played", 2)
+        await store.add_player("done", "u1", 0, "ada", "hash")
+        assert await store.seat_of("done", "u1", "hash") is None  # not finished: no seat
+        await store.record("done", game, [(0, {"msg_id": "1", "cmd": "X"})], (1, None, {}))
+        with psycopg.connect(pg_url, autocommit=True) as db:
+            db.execute("UPDATE rooms SET finished = 1, result = '{\"reason\": \"won\"}'")
+        assert await store.seat_of("done", "u1", "hash") == 0
+        assert await store.seat_of("done", "u1", "other") is None
+        await store.prune_finished(before=2)
+        assert await store.messages_after("done", 0, 0) == []
+        assert len(store.moves("done")) == 1 and store.room("done").result == {"reason": "won"}
+    finally:
+        store.close()
