@@ -179,7 +179,7 @@ async def test_abandoned_rooms_go_and_finished_games_are_pruned_to_their_log(pg_
         assert await store.seat_of("done", "u1", "hash") is None  # not finished: no seat
         await store.record("done", game, [(0, {"msg_id": "1", "cmd": "X"})], (1, None, {}))
         with psycopg.connect(pg_url, autocommit=True) as db:
-            db.execute("UPDATE rooms SET finished = 1, result = '{\"reason\": \"won\"}'")
+            db.execute('UPDATE rooms SET finished = 1, result = \'{"reason": "won"}\'')
         assert await store.seat_of("done", "u1", "hash") == 0
         assert await store.seat_of("done", "u1", "other") is None
         await store.prune_finished(before=2)
