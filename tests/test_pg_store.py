@@ -96,7 +96,7 @@ async def test_a_game_on_postgresql_completes_and_is_kept(pg_url):
             assert event_of(client.received[-1]) == "game_over"
         kept = store.room(tickets[0].room_id)
         assert kept is not None and kept.finished and kept.result["reason"] == "won"
-        assert store.moves(tickets[0].room_id)[0]["event"] == {"action": "begin"}
+        assert store.moves(tickets[0].room_id)[0]["event"]["action"] == "begin"
         for seat, (_, client) in results.items():
             stored = await store.messages_after(tickets[0].room_id, seat, 0)
             assert stored == client.received  # every message sent was committed first
