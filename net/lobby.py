@@ -171,6 +171,7 @@ class LobbyEndpoint:
             room = await lobby.room(data["room_id"])
             player, token = await room.reserve(check_name(data["user_name"]))
             self._seated(cmd, room, player, token, "JOIN_ROOM_REP", f"You joined {room.name}.")
+            log.info("room %s: %s took a seat", room.room_id, player.name)
             lobby.push("ROOM_UPDATED", f"{player.name} joined {room.name}.", room.summary(),
                        skip=conn)  # fmt: skip
         elif cmd == "GET_ROOMATES":

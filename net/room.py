@@ -379,6 +379,7 @@ class Room:
         payload = message["payload"]
         seat = player.seat
         if payload["action"] == "leave":
+            log.info("room %s: %s asks to leave", self.room_id, player.name)
             await self._apply(player, message["msg_id"], lambda: self.game.request_leave(seat),
                               {"action": "leave"})  # fmt: skip
             return

@@ -21,6 +21,10 @@ async def test_a_vote_a_computer_taking_a_seat_and_the_end_each_have_a_line(serv
     lines = [r.getMessage() for r in caplog.records if room_id in r.getMessage()]
     assert f"room {room_id}: p0 votes yes" in lines and f"room {room_id}: p2 votes yes" in lines
     assert f"room {room_id}: a computer takes p1's seat" in lines
+    assert (
+        f"room {room_id}: p1 took a seat" in lines and f"room {room_id}: p1 asks to leave" in lines
+    )
+    assert f"room {room_id}: p1 left" in lines and f"room {room_id}: the game begins" in lines
     assert any(line.startswith(f"room {room_id}: the game is over (won, ") for line in lines)
 
 
