@@ -43,6 +43,8 @@ format: $(STAMP)
 # make bench LOAD_ARGS="--rooms 5 --repeat 1" CONNECTIONS_ARGS="--connections 200"
 LOAD_ARGS ?= --rooms 10,50,200
 CONNECTIONS_ARGS ?=
+# One process on SQLite, one and two on PostgreSQL (bench/stores.py, a throwaway cluster).
+STORES_ARGS ?=
 BENCH_VARS = $(if $(filter command line,$(origin LOAD_ARGS)), LOAD_ARGS='$(LOAD_ARGS)')$(if $(CONNECTIONS_ARGS), CONNECTIONS_ARGS='$(CONNECTIONS_ARGS)')
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP)
@@ -59,7 +61,8 @@ bench: $(BENCH_STAMP) $(COLYSEUS_STAMP)
 	  echo "Machine: $$($(BIN)/python bench/server_load.py --machine)."; \
 	  echo "Reproduce: \`make bench$(BENCH_VARS)\` (run $$(date -u +%F) at $$(git rev-parse --short HEAD))."; \
 	  echo; $(BIN)/python bench/server_load.py $(LOAD_ARGS) && echo && \
-	  $(BIN)/python bench/connections.py $(CONNECTIONS_ARGS); \
+	  $(BIN)/python bench/connections.py $(CONNECTIONS_ARGS) && echo && \
+	  $(BIN)/python bench/stores.py $(STORES_ARGS); \
 	} > bench/RESULTS.md.tmp
 	mv bench/RESULTS.md.tmp bench/RESULTS.md
 	cat bench/RESULTS.md

@@ -222,11 +222,25 @@ class PgStore:
     # -- writes (each fenced by the room's lease) -----------------------------------
 
     def _fenced(self, db: psycopg.Connection, room_id: str, statements: list[Statement]) -> None:
-        with db.transaction():
-            if db.execute(FENCE, (room_id, self.process_id)).fetchone() is None:
-                raise LeaseLost(f"room {room_id}: this process's lease on it has run out")
-            for sql, params in statements:
-                db.execute(sql, params)
+        """The fence and the statements in one round trip (pipeline mode); the fence's
+        answer is read before the commit, so a write that fails it is rolled back."""
+        try:
+            with db.transaction(), db.pipeline():
+                fence = db.execute(FENCE, (room_id, self.process_id))
+                for sql, params in statements:
+                    db.execute(sql, params)
+                if fence.fetchone() is None:
+                    raise LeaseLost(f"room {room_id}: this process's lease on it has run out")
+        except psycopg.IntegrityError:
+            # Ids another owner already wrote: the fence failed too, read after the error.
+            owner = db.execute(
+                "SELECT owner = %s AND lease_until > clock_timestamp() FROM rooms "
+                "WHERE room_id = %s",
+                (self.process_id, room_id),
+            ).fetchone()
+            if not owner or not owner[0]:
+                raise LeaseLost(f"room {room_id}: this process's lease on it has run out") from None
+            raise
 
     async def _write(self, room_id: str, statements: list[Statement]) -> None:
         await self._run(self._fenced, room_id, statements)
