@@ -12,7 +12,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 import trio
+from click.testing import CliRunner
 
+from cardgame.cli.main import main
 from cardgame.fsm.game import Game
 from cardgame.net.client import GameClient
 from cardgame.net.config import ServerConfig
@@ -102,6 +104,10 @@ async def test_a_game_on_postgresql_completes_and_is_kept(pg_url):
             assert stored == client.received  # every message sent was committed first
     finally:
         store.close()
+    listing = CliRunner().invoke(main, ["games", "--db", pg_url])
+    assert listing.exit_code == 0 and tickets[0].room_id in listing.output
+    replay = CliRunner().invoke(main, ["replay", tickets[0].room_id, "--db", pg_url])
+    assert replay.exit_code == 0 and "won" in replay.output
 
 
 async def test_a_write_after_the_lease_ran_out_is_refused_and_another_process_takes_over(
