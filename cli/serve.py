@@ -73,6 +73,37 @@ async def run_server(config: ServerConfig, store: Store, db: str) -> None:
                 break
 
 
+#: The limits a host may change: each a ServerConfig field, its default shown in --help.
+LIMITS = (
+    ("max_connections", "Connections open at once (handshakes too); more get 503."),
+    ("max_connections_per_address", "Connections open at once from one address."),
+    ("handshake_timeout", "Seconds a new connection has to send its request."),
+    ("lobby_idle_timeout", "Seconds a /lobby connection may send nothing."),
+    ("fragment_timeout", "Seconds a fragmented message has to arrive whole."),
+    ("max_frame", "Longest message (characters); longer ones get too_large."),
+    ("hard_frame_limit", "Longest message read at all; beyond, close 1009."),
+    ("rate", "Messages (and pings) per second a connection may send."),
+    ("burst", "Messages (and pings) a connection may send at once."),
+    ("outbox_bytes", "Bytes queued for a client that does not read; beyond, 1013."),
+    ("max_rooms", "Rooms open at once."),
+    ("max_rooms_per_address", "Rooms open at once created from one address."),
+    ("room_rate", "Rooms per second one address may create (sustained)."),
+    ("room_burst", "Rooms one address may create at once."),
+    ("lobby_push_interval", "Seconds between lobby pushes (a burst is one frame)."),
+)
+
+
+def limit_options(command):
+    """One option per entry of LIMITS, with ServerConfig's default and type."""
+    defaults = ServerConfig()
+    for name, text in reversed(LIMITS):
+        default = getattr(defaults, name)
+        option = click.option(f"--{name.replace('_', '-')}", name, default=default,
+                              show_default=True, type=type(default), help=text)  # fmt: skip
+        command = option(command)
+    return command
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8888, show_default=True, type=click.IntRange(0, 65535))
@@ -91,6 +122,7 @@ async def run_server(config: ServerConfig, store: Store, db: str) -> None:
               help="Seconds the creator has to pick who plays first.")  # fmt: skip
 @click.option("--grace-period", default=60.0, show_default=True, type=float,
               help="Seconds a dropped player's seat is held.")  # fmt: skip
+@limit_options
 @click.option("-v", "--verbose", is_flag=True, help="Debug logs.")
 def serve(
     host: str,
@@ -102,6 +134,7 @@ def serve(
     public_url: str,
     lease: float,
     verbose: bool,
+    **limits: float,
 ) -> None:
     """Run the Discard server: ws://HOST:PORT/lobby and /game.
 
@@ -123,6 +156,7 @@ def serve(
         grace_period=grace_period,
         public_url=public_url.rstrip("/"),
         lease_seconds=lease,
+        **limits,
     )
     check_address(host, port)
     db = db or str(default_db())

@@ -114,10 +114,21 @@ class _Endpoint:
         return json.loads(await self.ws.get_message())
 
 
+def unpack_pushes(message: Message) -> list[Message]:
+    """A ``LOBBY_CHANGED`` frame as the pushes it carries, each as if sent alone."""
+    if message["cmd"] != "LOBBY_CHANGED":
+        return [message]
+    return [{"cmd": item["cmd"], "msg_id": message["msg_id"],
+             "payload": {**message["payload"], "prompt": item["prompt"], "data": item["data"],
+                         "extra_data": None}}  # fmt: skip
+            for item in message["payload"]["data"]]  # fmt: skip
+
+
 class LobbyClient(_Endpoint):
     """``/lobby``: rooms, Scenario A, seats. Pushes that arrive meanwhile wait in ``pushes``."""
 
-    PUSHES = ("ROOM_BEING_CREATED", "ROOM_CREATED", "ROOM_ABANDONED", "ROOM_UPDATED")
+    PUSHES = ("ROOM_BEING_CREATED", "ROOM_CREATED", "ROOM_ABANDONED", "ROOM_UPDATED",
+              "LOBBY_CHANGED")  # fmt: skip
 
     def __init__(self, ws: WebSocketConnection) -> None:
         super().__init__(ws)
@@ -138,17 +149,17 @@ class LobbyClient(_Endpoint):
                 return message
             if message["cmd"] == "ERROR":
                 raise ServerError(message)
-            self.pushes.append(message)
+            self.pushes.extend(unpack_pushes(message))
 
     async def next_push(self) -> Message:
         """The next ROOM_* push (Scenario A): wait here for a room being created."""
-        if self.pushes:
-            return self.pushes.popleft()
-        return await self._next()
+        while not self.pushes:
+            self.pushes.extend(unpack_pushes(await self._next()))
+        return self.pushes.popleft()
 
-    async def get_rooms(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(open rooms, rooms being created)."""
-        reply = await self.request("GET_ROOMS")
+    async def get_rooms(self, offset: int = 0) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(open rooms, rooms being created): a page of 50 at most from ``offset``."""
+        reply = await self.request("GET_ROOMS", {"offset": offset} if offset else None)
         return reply["payload"]["data"], reply["payload"]["extra_data"]
 
     async def creating(self, user_name: str) -> dict[str, Any]:

@@ -17,15 +17,35 @@ class ServerConfig:
     grace_period: float = 60.0
     #: Frames longer than this (in characters) are refused with ``too_large``.
     max_frame: int = 64 * 1024
-    #: Beyond this the transport closes the connection (1009) without reading the frame.
-    hard_frame_limit: int = 1024 * 1024
-    #: Token bucket per connection: sustained messages per second, and burst.
+    #: Beyond this the transport closes the connection (1009) without reading the frame
+    #: further: what an unfinished message can make the server hold.
+    hard_frame_limit: int = 80 * 1024
+    #: Connections open at once (handshakes included); more are answered 503. Lowered at
+    #: start to what the descriptor limit allows.
+    max_connections: int = 2048
+    #: Connections open at once from one client address.
+    max_connections_per_address: int = 64
+    #: Seconds a new connection has to send its whole HTTP request head (slowloris).
+    handshake_timeout: float = 5.0
+    #: Seconds a ``/lobby`` connection may go without sending a message.
+    lobby_idle_timeout: float = 300.0
+    #: Seconds a fragmented message has to arrive whole.
+    fragment_timeout: float = 10.0
+    #: Token bucket per connection: sustained messages (and pings) per second, and burst.
     rate: float = 20.0
     burst: float = 40.0
     #: Refusals in a row for flooding before the connection is closed (1008).
     flood_close_after: int = 50
-    #: Messages a slow connection may have queued before it is dropped (it can resume).
-    outbox_limit: int = 512
+    #: Rooms open at once, overall and created from one client address.
+    max_rooms: int = 1000
+    max_rooms_per_address: int = 100
+    #: Token bucket per client address for creating rooms: rooms per second, and burst.
+    room_rate: float = 1.0
+    room_burst: float = 60.0
+    #: Seconds between two pushes to lobby watchers: a burst of changes is one frame.
+    lobby_push_interval: float = 0.25
+    #: Bytes a slow connection may have queued before it is dropped (it can resume).
+    outbox_bytes: int = 1024 * 1024
     #: Seconds a room that has not filled may go without anybody connected before it
     #: is closed (so the lobby does not fill with rooms nobody will come back to).
     abandoned_after: float = 600.0

@@ -1,16 +1,24 @@
 """One WebSocket connection: a reader that validates, a writer that never blocks the game.
 
 The rest of the server hands a connection finished envelopes with :meth:`deliver`,
-which never waits: a client too slow to keep up with its outbox is disconnected
-(its messages are in the store; it can resume). The writer task runs in the
-connection's own nursery, next to the reader, so both end together.
+which never waits: a client too slow to keep up with its outbox (counted in bytes)
+is disconnected (its messages are in the store; it can resume). The writer task
+runs in the connection's own nursery, next to the reader, so both end together.
+
+Each connection has two clocks, which one task reads for every connection
+(:func:`watch_clocks`; no task or deadline per read): a ``/lobby`` connection that
+sends nothing for the idle timeout is closed (1001), and a fragmented message must be
+finished within the fragment timeout (1008). Pings spend the same rate-limit tokens as
+messages.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import suppress
 from typing import Any
 
 import trio
@@ -21,13 +29,14 @@ from cardgame.fsm.session import Session
 
 from .config import ServerConfig
 from .protocol import FrameError, envelope, error_data, parse
+from .transport import GuardedWebSocket
 
 log = logging.getLogger("cardgame.net")
 
 #: WebSocket close codes the server uses.
 NORMAL_CLOSURE = 1000  # the player left the game (Scenario B step 6)
 GOING_AWAY = 1001
-POLICY_VIOLATION = 1008
+POLICY_VIOLATION = 1008  # a flood, or a fragmented message never finished
 TRY_AGAIN_LATER = 1013
 INTERNAL_ERROR = 1011  # a bug met this connection (or its room); the server carries on
 REPLACED = 4000  # the seat connected again elsewhere
@@ -68,31 +77,47 @@ class RateLimiter:
 class Connection:
     """A client connection on ``/lobby`` or ``/game`` with its session machine."""
 
-    def __init__(self, ws: WebSocketConnection, endpoint: str, config: ServerConfig) -> None:
+    def __init__(
+        self, ws: WebSocketConnection, endpoint: str, config: ServerConfig, address: str = ""
+    ) -> None:
         self.ws = ws
         self.endpoint = endpoint
         self.config = config
+        self.address = address  # the client's IP address, for the per-address limits
         self.session = Session()
         self.limiter = RateLimiter(config.rate, config.burst)
-        self._send, self._outbox = trio.open_memory_channel[dict[str, Any]](config.outbox_limit)
+        self._send, self._outbox = trio.open_memory_channel[tuple[str, int]](math.inf)
+        self.queued_bytes = 0  # in the outbox, and the frame being written
         self.closed = trio.Event()  # asked to close, or the peer went
         self.finished = trio.Event()  # the close handshake is over
         self.close_code = GOING_AWAY
+        self.close_reason: str | None = None
         self.unnumbered = 0  # errors sent before the connection belongs to a seat
+        self.refused_in_a_row = 0  # messages and pings refused for flooding
+        self._last_heard = trio.current_time()
+        self._partial_since: float | None = None  # a fragmented message has begun
+        if isinstance(ws, GuardedWebSocket):
+            ws.on_partial = self._partial
+            ws.on_ping = self._ping
 
     # -- sending --------------------------------------------------------------------
 
     def deliver(self, message: dict[str, Any]) -> None:
         """Queue a message for this client; a client that cannot keep up is dropped."""
+        self.deliver_text(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
+
+    def deliver_text(self, text: str) -> None:
+        """Queue a frame already serialised (one push, shared by every watcher)."""
         if self.closed.is_set():
             return
-        try:
-            self._send.send_nowait(message)
-        except trio.WouldBlock:
+        size = len(text) if text.isascii() else len(text.encode())
+        if self.queued_bytes + size > self.config.outbox_bytes:
             log.info("dropping a connection that does not read its messages")
-            self.close(TRY_AGAIN_LATER)
-        except trio.ClosedResourceError:
-            pass
+            self.close(TRY_AGAIN_LATER, "too much queued; read your messages")
+            return
+        self.queued_bytes += size
+        with suppress(trio.ClosedResourceError):
+            self._send.send_nowait((text, size))
 
     def refuse(self, err: ProtocolError, cmd: str | None, msg_id: str = "0") -> None:
         """An ERROR outside any player's numbered stream."""
@@ -108,43 +133,65 @@ class Connection:
         self.refuse(err, cmd)
         self.close(NORMAL_CLOSURE)
 
-    def close(self, code: int = GOING_AWAY) -> None:
+    def close(self, code: int = GOING_AWAY, reason: str | None = None) -> None:
         """Ask the connection to end; the writer sends the close frame."""
         if not self.closed.is_set():
-            self.close_code = code
+            self.close_code, self.close_reason = code, reason
             self.closed.set()
             self._send.close()
 
     async def _write(self) -> None:
         try:
-            async for message in self._outbox:
-                await self.ws.send_message(json.dumps(message, separators=(",", ":")))
+            async for text, size in self._outbox:
+                await self.ws.send_message(text)
+                self.queued_bytes -= size
         except ConnectionClosed:
             pass
         finally:
             self.closed.set()
             with trio.move_on_after(2, shield=True):
-                await self.ws.aclose(self.close_code)
+                await self.ws.aclose(self.close_code, self.close_reason)
             self.finished.set()
 
     # -- receiving ------------------------------------------------------------------
 
+    def _flooding(self) -> bool:
+        """Spend a token; past ``flood_close_after`` refusals in a row, close (1008)."""
+        if self.limiter.allow():
+            self.refused_in_a_row = 0
+            return False
+        self.refused_in_a_row += 1
+        if self.refused_in_a_row >= self.config.flood_close_after:
+            self.close(POLICY_VIOLATION, "flooding")
+        return True
+
+    def _ping(self) -> bool:
+        return not self._flooding()
+
+    def _partial(self, started: bool) -> None:
+        self._partial_since = trio.current_time() if started else None
+
+    def check_clocks(self, now: float) -> None:
+        """Close an unfinished fragmented message's connection past its deadline (1008),
+        and a ``/lobby`` connection silent for the idle timeout (1001)."""
+        config = self.config
+        if self._partial_since is not None and now - self._partial_since > config.fragment_timeout:
+            self.close(POLICY_VIOLATION, "a fragmented message was never finished")
+        elif self.endpoint == "/lobby" and now - self._last_heard > config.lobby_idle_timeout:
+            self.close(GOING_AWAY, "idle")
+
     async def messages(self) -> AsyncIterator[dict[str, Any]]:
         """Valid, rate-limited, state-legal client messages; everything else is refused here."""
-        refused_in_a_row = 0
         while not self.closed.is_set():
             try:
                 frame = await self.ws.get_message()
             except ConnectionClosed:
                 return
-            if not self.limiter.allow():
-                refused_in_a_row += 1
-                if refused_in_a_row >= self.config.flood_close_after:
-                    self.close(POLICY_VIOLATION)
-                    return
-                self.refuse(ProtocolError("rate_limited", "too many messages; slow down"), None)
+            self._last_heard = trio.current_time()
+            if self._flooding():
+                if not self.closed.is_set():
+                    self.refuse(ProtocolError("rate_limited", "too many messages; slow down"), None)
                 continue
-            refused_in_a_row = 0
             try:
                 message = parse(frame, self.endpoint, self.config.max_frame)
                 self.session.check(message["cmd"])
@@ -170,6 +217,17 @@ class Connection:
                         await handle(message)
                     except ProtocolError as err:
                         self.refuse(err, message["cmd"])
-                self.close(self.close_code)
+                self.close(self.close_code, self.close_reason)
         finally:
             self.session.close()
+
+
+async def watch_clocks(connections: set[Connection], config: ServerConfig) -> None:
+    """The server's one task for every connection's clocks: each is read four times per
+    timeout, so a connection is closed at most a quarter late."""
+    period = min(config.lobby_idle_timeout, config.fragment_timeout) / 4
+    while True:
+        await trio.sleep(period)
+        now = trio.current_time()
+        for conn in list(connections):
+            conn.check_clocks(now)

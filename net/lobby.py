@@ -5,12 +5,19 @@ when somebody starts creating a room, ``ROOM_CREATED`` the moment that room has 
 id, ``ROOM_ABANDONED`` when a creation is given up (``CANCEL_CREATE`` or the
 creator's connection closing), and ``ROOM_UPDATED`` when a room's seats change. A
 client that chose to wait for a room being created simply waits for the push.
+Pushes are coalesced (``watchers.py``): a burst of changes is one ``LOBBY_CHANGED``.
+
+What a stranger may make the lobby spend is bounded here: the open rooms' list is
+built once per change (not per ``GET_ROOMS``) and answered a page at a time; rooms
+are limited overall and per client address, and so is the rate an address creates
+them at. While the server drains, no room is created or joined.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +28,19 @@ from cardgame.fsm.game import ProtocolError
 from cardgame.fsm.snapshot import SnapshotError
 
 from .config import ServerConfig
-from .connection import INTERNAL_ERROR, Connection
-from .protocol import check_name, envelope
+from .connection import INTERNAL_ERROR, Connection, RateLimiter
+from .protocol import check_name
 from .registry import make_registry
 from .room import Player, Room, hash_token, storage_refusal
 from .store import LeaseLost, StorageUnavailable, Store
+from .watchers import Watchers
 
 log = logging.getLogger("cardgame.net")
+
+#: Rooms (and creations) in one GET_ROOMS reply; ``{"offset": n}`` asks for more.
+ROOMS_PAGE = 50
+#: Addresses whose room-creation allowance is remembered (the fullest are forgotten).
+MAX_REMEMBERED = 4096
 
 
 @dataclass
@@ -50,27 +63,80 @@ class Lobby:
         self.config = config
         self.rooms: dict[str, Room] = {}
         self.creations: dict[str, Creation] = {}
-        self.watchers: dict[Connection, int] = {}  # lobby connection → messages numbered
+        self.watchers = Watchers(config)
         self.connections: set[Connection] = set()
+        self.draining = False  # SIGTERM: no new room, no join, no game begins
         self._nursery = nursery
         self.registry = make_registry(self)  # every process's rooms (one, or a database's)
+        self._room_list: list[dict[str, Any]] | None = None  # the open rooms, once per change
+        self._room_address: dict[str, str] = {}  # room id → the address that created it
+        self._rooms_by_address: Counter[str] = Counter()
+        self._creation_allowance: dict[str, RateLimiter] = {}
+        nursery.start_soon(self.watchers.run)
 
     # -- telling the lobby ----------------------------------------------------------
 
     def tell(self, conn: Connection, cmd: str, prompt: str, data: Any, extra: Any = None) -> None:
-        """A lobby message, numbered per lobby connection."""
-        self.watchers[conn] = number = self.watchers.get(conn, 0) + 1
-        conn.deliver(envelope(cmd, str(number), prompt, data, extra))
+        self.watchers.tell(conn, cmd, prompt, data, extra)
 
-    def push(self, cmd: str, prompt: str, data: Any, skip: Connection | None = None) -> None:
+    def push(self, cmd: str, prompt: str, data: Any, skip: Connection | None = None,
+             key: str | None = None) -> None:  # fmt: skip
         """A push to this process's watchers and, through the registry, every other's."""
-        self.push_here(cmd, prompt, data, skip)
+        self.push_here(cmd, prompt, data, skip, key)
         self.registry.push(cmd, prompt, data)
 
-    def push_here(self, cmd: str, prompt: str, data: Any, skip: Connection | None = None) -> None:
-        for conn in list(self.watchers):
-            if conn is not skip:
-                self.tell(conn, cmd, prompt, data)
+    def push_here(self, cmd: str, prompt: str, data: Any, skip: Connection | None = None,
+                  key: str | None = None) -> None:  # fmt: skip
+        """Coalesced: see watchers.py."""
+        self.watchers.push(cmd, prompt, data, skip, key)
+
+    def open_rooms(self) -> list[dict[str, Any]]:
+        """The rooms with a seat left, oldest first; rebuilt only after a change."""
+        if self._room_list is None:
+            self._room_list = [r.summary() for r in self.rooms.values() if r.seats_left() > 0]
+        return self._room_list
+
+    def rooms_changed(self) -> None:
+        self._room_list = None
+
+    def drain(self) -> None:
+        """From now on no room is created or joined, and no game begins."""
+        self.draining = True
+        for room in self.rooms.values():
+            room.draining = True
+
+    def check_open(self) -> None:
+        if self.draining:
+            raise ProtocolError("shutting_down", "the server is stopping; try again shortly")
+
+    def may_create(self, address: str) -> None:
+        """The room limits: overall, per address, and the creation rate per address."""
+        config = self.config
+        if len(self.rooms) >= config.max_rooms:
+            raise ProtocolError("too_many_rooms", "the server has as many rooms as it holds")
+        if self._rooms_by_address[address] >= config.max_rooms_per_address:
+            raise ProtocolError(
+                "too_many_rooms",
+                f"{config.max_rooms_per_address} rooms from one address at most; "
+                "play in one or wait for one to close",
+            )
+        allowance = self._creation_allowance.get(address)
+        if allowance is None:
+            if len(self._creation_allowance) >= MAX_REMEMBERED:
+                self._forget_allowances()
+            allowance = RateLimiter(config.room_rate, config.room_burst)
+            self._creation_allowance[address] = allowance
+        if not allowance.allow():
+            raise ProtocolError("rate_limited", "rooms are created slowly; wait a little")
+
+    def _forget_allowances(self) -> None:
+        """Addresses whose allowance has refilled are as good as new: forget them."""
+        for address, allowance in list(self._creation_allowance.items()):
+            allowance.allow()  # refill (and spend one: only the full ones are dropped)
+            if allowance.tokens >= allowance.burst - 1:
+                del self._creation_allowance[address]
+        if len(self._creation_allowance) >= MAX_REMEMBERED:
+            self._creation_allowance.clear()
 
     # -- rooms ----------------------------------------------------------------------
 
@@ -87,8 +153,13 @@ class Lobby:
             restored.append(room)
         return restored
 
-    def start_room(self, room: Room) -> None:
+    def start_room(self, room: Room, address: str = "") -> None:
         self.rooms[room.room_id] = room
+        room.on_change = self.rooms_changed
+        if address:
+            self._room_address[room.room_id] = address
+            self._rooms_by_address[address] += 1
+        self.rooms_changed()
         self._nursery.start_soon(self._run_room, room)
 
     async def _run_room(self, room: Room) -> None:
@@ -105,6 +176,11 @@ class Lobby:
                     player.connection.close(INTERNAL_ERROR)
         finally:
             self.rooms.pop(room.room_id, None)
+            if (address := self._room_address.pop(room.room_id, None)) is not None:
+                self._rooms_by_address[address] -= 1
+                if not self._rooms_by_address[address]:
+                    del self._rooms_by_address[address]
+            self.rooms_changed()
             self.store.room_closed(room.room_id)
 
     async def room(self, room_id: str) -> Room:
@@ -134,25 +210,21 @@ class LobbyEndpoint:
         self.player: Player | None = None
 
     async def run(self) -> None:
-        self.lobby.watchers[self.conn] = 0
+        self.lobby.watchers.add(self.conn)
         try:
             await self.conn.run(self.handle)
         finally:
             self.lobby.abandon(self.conn)
-            self.lobby.watchers.pop(self.conn, None)
+            self.lobby.watchers.discard(self.conn)
 
     async def handle(self, message: dict[str, Any]) -> None:
         cmd = message["cmd"]
         data = message["payload"].get("data") or {}
         lobby, conn = self.lobby, self.conn
         if cmd == "GET_ROOMS":
-            rooms = await lobby.registry.open_rooms()
-            creations = await lobby.registry.creations()
-            prompt = f"{len(rooms)} room(s) open" + (
-                f", {len(creations)} being created." if creations else "."
-            )
-            lobby.tell(conn, "GET_ROOMS_REP", prompt, rooms, creations)
+            await self._rooms(data.get("offset", 0))
         elif cmd == "CREATING_A_ROOM":
+            lobby.check_open()
             name = check_name(data["user_name"])
             creation = Creation(secrets.token_hex(6), name, conn)
             lobby.creations[creation.creation_id] = creation
@@ -168,23 +240,45 @@ class LobbyEndpoint:
         elif cmd == "CREATE_A_ROOM":
             await self._create(data)
         elif cmd == "JOIN_ROOM":
+            lobby.check_open()
             room = await lobby.room(data["room_id"])
             player, token = await room.reserve(check_name(data["user_name"]))
+            lobby.rooms_changed()
             self._seated(cmd, room, player, token, "JOIN_ROOM_REP", f"You joined {room.name}.")
             log.info("room %s: %s took a seat", room.room_id, player.name)
             lobby.push("ROOM_UPDATED", f"{player.name} joined {room.name}.", room.summary(),
-                       skip=conn)  # fmt: skip
+                       skip=conn, key=room.room_id)  # fmt: skip
         elif cmd == "GET_ROOMATES":
             assert self.room is not None and self.player is not None
             lobby.tell(conn, "GET_ROOMATES_REP", "Your roommates.",
                        self.room._roommates(self.player.seat))  # fmt: skip
 
+    async def _rooms(self, offset: int) -> None:
+        """A page of the open rooms (one process: the list is shared, built once per
+        change)."""
+        lobby = self.lobby
+        rooms = await lobby.registry.open_rooms()
+        page = rooms[offset : offset + ROOMS_PAGE]
+        every_creation = await lobby.registry.creations()
+        creations = every_creation[:ROOMS_PAGE]
+        prompt = f"{len(rooms)} room(s) open"
+        if len(page) < len(rooms):
+            prompt += f" ({offset + 1}-{offset + len(page)} here)" if page else " (none here)"
+        if creations:
+            prompt += f", {len(every_creation)} being created"
+        lobby.tell(self.conn, "GET_ROOMS_REP", prompt + ".", page, creations)
+
     async def _create(self, data: dict[str, Any]) -> None:
         lobby = self.lobby
-        room_name, user_name = check_name(data["room_name"]), check_name(data["user_name"])
+        lobby.check_open()
+        room_name, user_name = (
+            check_name(data["room_name"], player=False),
+            check_name(data["user_name"]),
+        )
         size, computers = data["num_of_players"], data.get("computers", 0)
         if computers >= size:
             raise ProtocolError("bad_size", "leave at least one seat for a person")
+        lobby.may_create(self.conn.address)
         room_id = secrets.token_hex(4)
         room = Room(room_id, room_name, size, computers, lobby.store, lobby.config)
         try:
@@ -193,7 +287,7 @@ class LobbyEndpoint:
             log.error("room %s was not saved: %s", room_id, err)
             raise storage_refusal() from None
         player, token = await room.reserve(user_name)
-        lobby.start_room(room)
+        lobby.start_room(room, self.conn.address)
         creation = next((c for c in lobby.creations.values() if c.creator is self.conn), None)
         if creation is not None:
             del lobby.creations[creation.creation_id]

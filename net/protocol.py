@@ -15,9 +15,10 @@ from typing import Any, Final
 
 import fastjsonschema
 
+from cardgame.fsm import names
 from cardgame.fsm.game import ProtocolError
 
-MAX_NAME: Final = 32
+MAX_NAME: Final = names.MAX_NAME
 MAX_ID: Final = 64
 #: The largest message number (JavaScript's largest safe integer; SQLite's INTEGER holds it).
 MAX_MSG_ID: Final = 2**53 - 1
@@ -30,10 +31,12 @@ ERROR_CODES: Final = {
     "bad_message": "the message does not follow the schema of its command",
     "unknown_cmd": "no such command",
     "wrong_endpoint": "the command belongs to the other endpoint (/lobby or /game)",
-    "rate_limited": "too many messages; slow down",
+    "rate_limited": "too many messages (or rooms created); slow down",
+    "too_many_rooms": "the server, or the client's address, has as many rooms open as allowed",
+    "shutting_down": "the server is stopping: no new room, join or game",
     "not_now": "the command is not legal in the session's (or the game's) current state",
-    "bad_name": "a name that is empty, too long or has control characters",
-    "name_taken": "somebody in that room already has that name",
+    "bad_name": "a name that is empty, too long, renders blank, hides characters or is reserved",
+    "name_taken": "somebody in that room already has that name, or one that looks like it",
     "unknown_room": "no such room",
     "room_full": "the room has no seat left",
     "bad_size": "a room seats 2 to 8 players",
@@ -56,6 +59,8 @@ ERROR_CODES: Final = {
 
 _NAME: Final = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
 _ID: Final = {"type": "string", "minLength": 1, "maxLength": MAX_ID}
+#: GET_ROOMS pages: the first room wanted (replies hold 50 at most).
+_OFFSET: Final = {"type": "integer", "minimum": 0, "maximum": MAX_MSG_ID}
 
 
 def _envelope(cmd: str, data: dict[str, Any] | None, payload: dict[str, Any] | None = None):
@@ -87,7 +92,22 @@ def _data(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
 
 #: Client → server, by endpoint.
 LOBBY_COMMANDS: Final = {
-    "GET_ROOMS": _envelope("GET_ROOMS", None),
+    "GET_ROOMS": _envelope(
+        "GET_ROOMS",
+        None,
+        payload={
+            "type": "object",
+            "properties": {
+                "data": {
+                    "type": ["object", "null"],
+                    "properties": {
+                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_MSG_ID}
+                    },
+                    "additionalProperties": False,
+                }
+            },
+        },
+    ),
     "CREATING_A_ROOM": _envelope("CREATING_A_ROOM", _data({"user_name": _NAME}, ["user_name"])),
     "CANCEL_CREATE": _envelope("CANCEL_CREATE", None),
     "CREATE_A_ROOM": _envelope(
@@ -300,6 +320,32 @@ _ROOMMATES: Final = {
     "required": ["room_id", "room_name", "you", "players", "seats_left"],
 }
 
+_PUSHES: Final = {
+    "ROOM_BEING_CREATED": _CREATION,
+    "ROOM_ABANDONED": _CREATION,
+    "ROOM_UPDATED": _ROOM,
+    "ROOM_CREATED": {
+        "type": "object",
+        "properties": {"room": _ROOM, "creation_id": _NULL_OR({"type": "string"})},
+        "required": ["room", "creation_id"],
+    },
+}
+#: Several lobby pushes in one frame, in the order they happened.
+_LOBBY_CHANGES: Final = {
+    "type": "array",
+    "items": {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {"cmd": {"const": cmd}, "prompt": {"type": "string"}, "data": data},
+                "required": ["cmd", "prompt", "data"],
+                "additionalProperties": False,
+            }
+            for cmd, data in _PUSHES.items()
+        ]
+    },
+}
+
 #: Server → client: the data (and extra_data) each command carries.
 SERVER_DATA: Final = {
     "GET_ROOMS_REP": ({"type": "array", "items": _ROOM}, {"type": "array", "items": _CREATION}),
@@ -308,16 +354,17 @@ SERVER_DATA: Final = {
     "CREATE_A_ROOM_REP": (_TICKET, {"type": "null"}),
     "JOIN_ROOM_REP": (_TICKET, {"type": "null"}),
     "GET_ROOMATES_REP": (_ROOMMATES, {"type": "null"}),
-    "ROOM_BEING_CREATED": (_CREATION, {"type": "null"}),
-    "ROOM_ABANDONED": (_CREATION, {"type": "null"}),
-    "ROOM_UPDATED": (_ROOM, {"type": "null"}),
-    "ROOM_CREATED": (
-        {
-            "type": "object",
-            "properties": {"room": _ROOM, "creation_id": _NULL_OR({"type": "string"})},
-            "required": ["room", "creation_id"],
-        },
-        {"type": "null"},
+    **{cmd: (data, {"type": "null"}) for cmd, data in _PUSHES.items()},
+    "LOBBY_CHANGED": (
+        _LOBBY_CHANGES,
+        _NULL_OR(
+            {
+                "type": "object",
+                "properties": {"missed": {"type": "integer", "minimum": 1}},
+                "required": ["missed"],
+                "additionalProperties": False,
+            }
+        ),
     ),
     "JOIN_GAME_REP": (_ROOMMATES, {"type": "null"}),
     "GAME_MESSAGE_REP": ({"anyOf": [GAME_VIEW, PICKED, NOTICE]}, {}),
@@ -434,12 +481,13 @@ def parse(frame: str | bytes, endpoint: str, max_size: int) -> dict[str, Any]:
     return message
 
 
-def check_name(name: str) -> str:
-    """Names are 1-32 printable characters with no control characters."""
-    stripped = name.strip()
-    if not stripped or len(stripped) > MAX_NAME or not stripped.isprintable():
-        raise ProtocolError("bad_name", f"names are 1 to {MAX_NAME} printable characters")
-    return stripped
+def check_name(name: str, *, player: bool = True) -> str:
+    """A name as it will be shown (``fsm/names.py`` has the rules), or ``bad_name``.
+    A room's name need not keep clear of the players' reserved names."""
+    try:
+        return names.check_name(name, reserved=player)
+    except names.NameError_ as err:
+        raise ProtocolError("bad_name", str(err)) from None
 
 
 def envelope(
@@ -487,7 +535,7 @@ def write_schemas(directory: Path) -> list[Path]:
 LOBBY_REPLIES: Final = [
     "GET_ROOMS_REP", "CREATING_A_ROOM_REP", "CANCEL_CREATE_REP", "CREATE_A_ROOM_REP",
     "JOIN_ROOM_REP", "GET_ROOMATES_REP", "ROOM_BEING_CREATED", "ROOM_CREATED",
-    "ROOM_ABANDONED", "ROOM_UPDATED", "ERROR",
+    "ROOM_ABANDONED", "ROOM_UPDATED", "LOBBY_CHANGED", "ERROR",
 ]  # fmt: skip
 GAME_REPLIES: Final = [
     "JOIN_GAME_REP", "GAME_MESSAGE_REP", "CREATE_A_COMPUTER", "LEAVE_REP", "GET_ROOMATES_REP",

@@ -61,7 +61,7 @@ class LocalRegistry:
         task_status.started()
 
     async def open_rooms(self) -> list[dict[str, Any]]:
-        return [r.summary() for r in self.lobby.rooms.values() if r.seats_left() > 0]
+        return self.lobby.open_rooms()  # built once per change
 
     async def creations(self) -> list[dict[str, Any]]:
         return [c.summary() for c in self.lobby.creations.values()]

@@ -15,6 +15,7 @@ import hmac
 import logging
 import random
 import secrets
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -35,6 +36,7 @@ from cardgame.fsm.game import (
     Message,
     ProtocolError,
 )
+from cardgame.fsm.names import looks_alike
 from cardgame.fsm.snapshot import from_snapshot
 from cardgame.fsm.story import told_to_all
 
@@ -122,6 +124,8 @@ class Room:
         self.restored = False
         self.closing = False  # no seats, no joins: the room task is about to end
         self.given_up = False  # another process runs the room now (its lease here ran out)
+        self.draining = False  # the server is stopping: no game begins
+        self.on_change: Callable[[], None] = lambda: None  # its seats_left changed (the lobby)
         self.done = trio.Event()  # the game is over
         self.closed = trio.Event()  # the room task has ended
 
@@ -173,8 +177,10 @@ class Room:
         """A human seat for ``name``: (the player, their secret token)."""
         if self.seats_left() <= 0 or self.game.state != WAITING:
             raise ProtocolError("room_full", f"the room {self.name!r} has no seat left")
-        if any(p.name.casefold() == name.casefold() for p in self.players):
-            raise ProtocolError("name_taken", f"somebody in {self.name!r} is already called {name}")
+        if alike := next((p for p in self.players if looks_alike(p.name, name)), None):
+            raise ProtocolError(
+                "name_taken", f"somebody in {self.name!r} is already called {alike.name}"
+            )
         token = secrets.token_urlsafe(24)
         player = Player(len(self.players), name, secrets.token_hex(8), hash_token(token))
         self.players.append(player)
@@ -278,6 +284,7 @@ class Room:
     def _close(self) -> None:
         """No seat or join from now on; the task ends once the inbox is empty."""
         self.closing = True
+        self.on_change()
         self._send.close()
 
     async def _carry_on(self) -> None:
@@ -364,7 +371,8 @@ class Room:
             interval = self.config.roommates_interval
             self._tickers.append(self._start_timer(interval, "tick", player, repeat=True))
         everyone_here = all(p.ever_connected for p in self.human_players())
-        if self.game.state == WAITING and self.seats_left() == 0 and everyone_here:
+        ready = self.game.state == WAITING and self.seats_left() == 0 and everyone_here
+        if ready and not self.draining:
             await self._begin()
 
     async def _on_game_message(self, conn: Connection, message: dict[str, Any]) -> None:

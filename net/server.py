@@ -1,9 +1,13 @@
 """The server: ``/lobby`` and ``/game`` on one port, rooms in one nursery, a clean stop.
 
-Structure, all visible here: one nursery holds the WebSocket listener, every
-connection's handler and every room's task. Stopping (SIGINT/SIGTERM in ``cardgame
-serve``, or :meth:`Server.shutdown`) closes each connection with 1001 "going away"
-and then cancels the nursery.
+Structure, all visible here: one nursery holds the listener (``transport.py``:
+connection limits, the handshake clock), every connection's handler and every
+room's task. Stopping (SIGINT/SIGTERM in ``cardgame serve``, or
+:meth:`Server.shutdown`) first stops accepting, then closes each connection with
+1001 "going away" and then cancels the nursery.
+
+A plain HTTP request (no WebSocket upgrade) on the same port goes to
+:func:`plain_http`, under the same connection limits.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import time
 from functools import partial
 
 import trio
-from trio_websocket import WebSocketRequest, WebSocketServer, serve_websocket
+from trio_websocket import WebSocketRequest
 
 from .config import ServerConfig
-from .connection import GOING_AWAY, INTERNAL_ERROR, Connection
+from .connection import GOING_AWAY, INTERNAL_ERROR, Connection, watch_clocks
 from .lobby import GameEndpoint, Lobby, LobbyEndpoint
 from .room import Room
 from .store import StorageUnavailable, Store, open_store
+from .transport import Gate, HttpRequest, Transport, descriptor_budget
 
 log = logging.getLogger("cardgame.net")
 
@@ -32,7 +37,7 @@ class Server:
     def __init__(
         self,
         lobby: Lobby,
-        listener: WebSocketServer,
+        listener: Transport,
         nursery: trio.Nursery,
         restored: list[Room] | None = None,
     ) -> None:
@@ -50,7 +55,10 @@ class Server:
         return f"ws://{self.lobby.config.host}:{self.port}"
 
     async def shutdown(self, grace: float = 2.0) -> None:
-        """Close every connection with 1001, wait for the close frames, then stop."""
+        """Accept nothing more, close every connection with 1001, wait for the close
+        frames, then stop."""
+        await self.listener.close()
+        self.lobby.drain()
         connections = list(self.lobby.connections)
         for conn in connections:
             conn.close(GOING_AWAY)
@@ -60,13 +68,26 @@ class Server:
         self._nursery.cancel_scope.cancel()
 
 
-async def _handle(lobby: Lobby, config: ServerConfig, request: WebSocketRequest) -> None:
+async def plain_http(stream: trio.SocketStream, request: HttpRequest) -> None:
+    """What a request without a WebSocket upgrade gets."""
+    body = b"cardgame serves WebSocket endpoints /lobby and /game\n"
+    head = (
+        "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nConnection: close\r\n"
+        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with trio.move_on_after(5):
+        await stream.send_all(head.encode() + body)
+
+
+async def _handle(
+    lobby: Lobby, config: ServerConfig, request: WebSocketRequest, address: str
+) -> None:
     path = request.path.split("?", 1)[0]
     if path not in ENDPOINTS:
         await request.reject(404, body=b"cardgame serves /lobby and /game")
         return
     ws = await request.accept()
-    conn = Connection(ws, path, config)
+    conn = Connection(ws, path, config, address)
     lobby.connections.add(conn)
     try:
         endpoint = LobbyEndpoint(lobby, conn) if path == "/lobby" else GameEndpoint(lobby, conn)
@@ -96,16 +117,16 @@ async def serve(
             await store.prune_finished(time.time() - config.finished_linger)
         except StorageUnavailable as err:
             log.error("finished games were not pruned: %s", err)
+        nursery.start_soon(watch_clocks, lobby.connections, config)
+        gate = Gate(descriptor_budget(config.max_connections), config.max_connections_per_address)
+        transport = Transport(gate, config.handshake_timeout, config.hard_frame_limit)
         listener = await nursery.start(
-            partial(
-                serve_websocket,
-                partial(_handle, lobby, config),
-                config.host,
-                config.port,
-                None,
-                handler_nursery=nursery,
-                max_message_size=config.hard_frame_limit,
-            )
+            transport.serve,
+            config.host,
+            config.port,
+            partial(_handle, lobby, config),
+            plain_http,
+            nursery,
         )
         server = Server(lobby, listener, nursery, restored)
         await nursery.start(lobby.registry.run, config.public_url or server.url)

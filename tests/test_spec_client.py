@@ -86,6 +86,7 @@ class Conn:
         self.last_sent: str | None = None
         self.last_send_time = -1.0
         self.log: list[dict[str, Any]] = []
+        self.unpacked: list[dict[str, Any]] = []  # pushes a LOBBY_CHANGED carried
 
     async def send(self, cmd: str, payload: dict[str, Any]) -> str:
         self.count += 1
@@ -126,9 +127,14 @@ class Conn:
             return msg
 
     async def expect(self, cmd: str) -> dict[str, Any]:
-        """The next message named ``cmd``; lobby pushes in between are allowed."""
+        """The next message named ``cmd``; lobby pushes in between are allowed. A
+        ``LOBBY_CHANGED`` carries several pushes (``data``: each one's cmd, prompt, data)."""
         while True:
-            msg = await self.recv()
+            msg = self.unpacked.pop(0) if self.unpacked else await self.recv()
+            if msg["cmd"] == "LOBBY_CHANGED":
+                self.unpacked += [{"cmd": item["cmd"], "payload": item}
+                                  for item in msg["payload"]["data"]]  # fmt: skip
+                continue
             if msg["cmd"] == cmd:
                 return msg
             assert msg["cmd"] in {
