@@ -217,10 +217,14 @@ class Transport:
         task_status: trio.TaskStatus[Transport] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         self.listeners = await trio.open_tcp_listeners(port, host=host)
-        async with trio.open_nursery() as accepting:
+        try:
+            async with trio.open_nursery() as accepting:
+                for listener in self.listeners:
+                    accepting.start_soon(self._accept, listener, websocket, http, nursery)
+                task_status.started(self)
+        finally:  # the port is free again the moment the server stops
             for listener in self.listeners:
-                accepting.start_soon(self._accept, listener, websocket, http, nursery)
-            task_status.started(self)
+                await trio.aclose_forcefully(listener)
 
     async def close(self) -> None:
         """No new connection from now on (the connections open carry on)."""
