@@ -40,7 +40,16 @@ from typing import Any
 
 import psutil
 import trio
-from common import CARDGAME, cpu_seconds, errors_logged, free_port, machine, reproduce, running
+from common import (
+    CARDGAME,
+    LOAD_LIMITS,
+    cpu_seconds,
+    errors_logged,
+    free_port,
+    machine,
+    reproduce,
+    running,
+)
 from load import join_game, seat_room
 from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
 
@@ -282,7 +291,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         command = [CARDGAME, "serve", "--host", "127.0.0.1", "--port", str(port),
                    "--db", str(Path(tmp) / "bench.db"),
-                   "--roommates-interval", str(args.roommates_interval)]  # fmt: skip
+                   "--roommates-interval", str(args.roommates_interval), *LOAD_LIMITS]  # fmt: skip
         log_path = Path(tmp) / "server.log"
         with running(command, port, log_path, stop_timeout=60) as proc:
             result = trio.run(measure, args, f"ws://127.0.0.1:{port}", psutil.Process(proc.pid))

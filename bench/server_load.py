@@ -50,6 +50,7 @@ from typing import Any
 import psutil
 from common import (
     CARDGAME,
+    LOAD_LIMITS,
     PYTHON,
     cpu_seconds,
     errors_logged,
@@ -100,7 +101,7 @@ class Watch:
 
 def server_command(kind: str, port: int, db: str, profile: str | None = None) -> list[str]:
     if kind == "cardgame":
-        serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--db", db]
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--db", db, *LOAD_LIMITS]
         if profile:
             return [PYTHON, "-m", "pyinstrument", "-r", "html", "-o", profile, CARDGAME, *serve]
         return [CARDGAME, *serve]

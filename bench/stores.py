@@ -31,7 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from common import CARDGAME, PYTHON, cpu_seconds, errors_logged, free_port, machine, reproduce
+from common import (
+    CARDGAME,
+    LOAD_LIMITS,
+    PYTHON,
+    cpu_seconds,
+    errors_logged,
+    free_port,
+    machine,
+    reproduce,
+)
 from common import running as running_server
 
 HERE = Path(__file__).resolve().parent
@@ -61,7 +70,17 @@ def one_run(config: str, args: argparse.Namespace, cluster: Cluster) -> dict[str
         for number in range(processes):
             port = free_port()
             log_path = Path(tmp) / f"server{number}.log"
-            command = [CARDGAME, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", db]
+            command = [
+                CARDGAME,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--db",
+                db,
+                *LOAD_LIMITS,
+            ]
             servers.append((stack.enter_context(running_server(command, port, log_path, 30)), port))
             logs.append(log_path)
         watched = [psutil.Process(proc.pid) for proc, _ in servers]
