@@ -85,6 +85,7 @@ LIMITS = (
     ("rate", "Messages (and pings) per second a connection may send."),
     ("burst", "Messages (and pings) a connection may send at once."),
     ("outbox_bytes", "Bytes queued for a client that does not read; beyond, 1013."),
+    ("close_timeout", "Seconds a closing connection has to read what is queued; then reset."),
     ("max_rooms", "Rooms open at once."),
     ("max_rooms_per_address", "Rooms open at once created from one address."),
     ("room_rate", "Rooms per second one address may create (sustained)."),

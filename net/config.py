@@ -46,6 +46,9 @@ class ServerConfig:
     lobby_push_interval: float = 0.25
     #: Bytes a slow connection may have queued before it is dropped (it can resume).
     outbox_bytes: int = 1024 * 1024
+    #: Seconds a connection being closed has to take what is queued for it and answer
+    #: the close frame; then its TCP connection is reset (a client that never reads).
+    close_timeout: float = 5.0
     #: Seconds a room that has not filled may go without anybody connected before it
     #: is closed (so the lobby does not fill with rooms nobody will come back to).
     abandoned_after: float = 600.0

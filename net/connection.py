@@ -3,7 +3,9 @@
 The rest of the server hands a connection finished envelopes with :meth:`deliver`,
 which never waits: a client too slow to keep up with its outbox (counted in bytes)
 is disconnected (its messages are in the store; it can resume). The writer task
-runs in the connection's own nursery, next to the reader, so both end together.
+runs in the connection's own nursery, next to the reader, so both end together; once
+the connection is closing it has ``close_timeout`` seconds, then the TCP connection is
+reset, so a client that never reads cannot hold a blocked writer and its buffers.
 
 Each connection has two clocks, which one task reads for every connection
 (:func:`watch_clocks`; no task or deadline per read): a ``/lobby`` connection that
@@ -22,7 +24,7 @@ from contextlib import suppress
 from typing import Any
 
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection
+from trio_websocket import ConnectionClosed
 
 from cardgame.fsm.game import ProtocolError
 from cardgame.fsm.session import Session
@@ -78,7 +80,7 @@ class Connection:
     """A client connection on ``/lobby`` or ``/game`` with its session machine."""
 
     def __init__(
-        self, ws: WebSocketConnection, endpoint: str, config: ServerConfig, address: str = ""
+        self, ws: GuardedWebSocket, endpoint: str, config: ServerConfig, address: str = ""
     ) -> None:
         self.ws = ws
         self.endpoint = endpoint
@@ -89,6 +91,7 @@ class Connection:
         self._send, self._outbox = trio.open_memory_channel[tuple[str, int]](math.inf)
         self.queued_bytes = 0  # in the outbox, and the frame being written
         self.closed = trio.Event()  # asked to close, or the peer went
+        self._writing = trio.CancelScope()  # the writer's deadline, set by close()
         self.finished = trio.Event()  # the close handshake is over
         self.close_code = GOING_AWAY
         self.close_reason: str | None = None
@@ -96,9 +99,8 @@ class Connection:
         self.refused_in_a_row = 0  # messages and pings refused for flooding
         self._last_heard = trio.current_time()
         self._partial_since: float | None = None  # a fragmented message has begun
-        if isinstance(ws, GuardedWebSocket):
-            ws.on_partial = self._partial
-            ws.on_ping = self._ping
+        ws.on_partial = self._partial
+        ws.on_ping = self._ping
 
     # -- sending --------------------------------------------------------------------
 
@@ -134,23 +136,39 @@ class Connection:
         self.close(NORMAL_CLOSURE)
 
     def close(self, code: int = GOING_AWAY, reason: str | None = None) -> None:
-        """Ask the connection to end; the writer sends the close frame."""
+        """Ask the connection to end: the writer has ``close_timeout`` seconds to send
+        what is queued and the close frame, then the TCP connection is reset."""
         if not self.closed.is_set():
             self.close_code, self.close_reason = code, reason
             self.closed.set()
             self._send.close()
+        if self._writing.deadline == math.inf:
+            self._writing.deadline = trio.current_time() + self.config.close_timeout
+            self.ws.reset_at = self._writing.deadline
 
     async def _write(self) -> None:
+        """Send the outbox in order. A peer that does not read blocks a send once its
+        socket buffer is full; only a deadline ends that, and then the socket is reset
+        (a frame half sent leaves nothing else to do)."""
+        sent_whole = True
         try:
-            async for text, size in self._outbox:
-                await self.ws.send_message(text)
-                self.queued_bytes -= size
+            with self._writing:
+                async for text, size in self._outbox:
+                    sent_whole = False
+                    await self.ws.send_message(text)
+                    sent_whole = True
+                    self.queued_bytes -= size
         except ConnectionClosed:
             pass
         finally:
-            self.closed.set()
-            with trio.move_on_after(2, shield=True):
-                await self.ws.aclose(self.close_code, self.close_reason)
+            self.close(self.close_code, self.close_reason)
+            with trio.CancelScope(deadline=self._writing.deadline, shield=True) as closing:
+                if sent_whole:  # past the deadline the close resets (transport.py)
+                    await self.ws.aclose(self.close_code, self.close_reason)
+                else:
+                    await self.ws.abort()
+            if not sent_whole or closing.cancelled_caught:
+                log.info("reset a connection that did not read what it was sent")
             self.finished.set()
 
     # -- receiving ------------------------------------------------------------------

@@ -12,18 +12,24 @@ request goes to the server's plain-HTTP handler (the web page lives there).
 trio-websocket answers wsproto's protocol errors (invalid UTF-8, unmasked client
 frames, RSV bits, oversized control frames) with a bare TCP close; RFC 6455 asks
 for a close frame naming the fault (1007, 1002), which :class:`GuardedWebSocket`
-sends. It also tells its :class:`Connection` of unfinished fragmented messages and
-of pings, so the connection can give the one a deadline and count the other in its
-rate limit. It leans on trio-websocket's internals (pinned in ``pyproject.toml``).
+sends. A peer that stops reading gets its TCP connection reset when it is closed
+(:attr:`GuardedWebSocket.reset_at`), so its buffers go with it. It also tells its
+:class:`Connection` of unfinished fragmented messages and of pings, so the connection
+can give the one a deadline and count the other in its rate limit. It leans on
+trio-websocket's internals (pinned in ``pyproject.toml``).
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import math
 import resource
+import socket
+import struct
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +102,26 @@ class GuardedWebSocket(WebSocketConnection):
     async def _handle_ping_event(self, event: wsproto.events.Ping) -> None:
         if self.on_ping():
             await super()._handle_ping_event(event)
+
+    #: From this time on (trio's clock) closing the TCP connection resets it: by then
+    #: the peer has stopped reading, and a plain close would leave the kernel holding
+    #: what it was sent (and trying to deliver it) long after the connection is gone.
+    reset_at: float = math.inf
+
+    async def _close_stream(self) -> None:
+        if trio.current_time() >= self.reset_at:
+            self._linger_zero()
+        await super()._close_stream()
+
+    async def abort(self) -> None:
+        """Reset the TCP connection now, with no close frame (a frame half sent leaves
+        no other way); the reader task wakes up closed."""
+        self._linger_zero()
+        await trio.aclose_forcefully(self._stream)
+
+    def _linger_zero(self) -> None:
+        with suppress(OSError):  # closed already
+            self._stream.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 @dataclass
@@ -293,3 +319,6 @@ class Transport:
             finally:
                 with trio.move_on_after(2):
                     await ws.aclose()
+                # the reader task may still be waiting to hand over a message nobody
+                # will read (the handler is done): the connection is over, so is it
+                nursery.cancel_scope.cancel()

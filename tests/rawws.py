@@ -5,6 +5,7 @@ a witness game that must finish while the server is attacked."""
 from __future__ import annotations
 
 import os
+import socket
 import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -97,8 +98,18 @@ async def handshake(stream: trio.SocketStream, path: str = "/lobby") -> bytes:
 
 
 @asynccontextmanager
-async def raw_socket(port: int, path: str = "/lobby", source: str | None = None):
-    stream = await trio.open_tcp_stream("127.0.0.1", port, local_address=source)
+async def raw_socket(
+    port: int, path: str = "/lobby", source: str | None = None, receive_buffer: int = 0
+):
+    """A connection past the handshake; ``receive_buffer`` (bytes) keeps the kernel from
+    taking much on the client's behalf, for a client that never reads."""
+    if receive_buffer:
+        sock = trio.socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        await sock.connect(("127.0.0.1", port))
+        stream = trio.SocketStream(sock)
+    else:
+        stream = await trio.open_tcp_stream("127.0.0.1", port, local_address=source)
     async with stream:
         head = await handshake(stream, path)
         assert head.startswith(b"HTTP/1.1 101"), head

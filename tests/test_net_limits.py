@@ -38,6 +38,13 @@ async def until(condition) -> None:
             await trio.sleep(0.01)
 
 
+async def open_rooms(url: str, count: int, name: str) -> None:
+    """Rooms waiting for players (their creators gone), to make the lobby's replies long."""
+    for _ in range(count):
+        async with LobbyClient.connect(url) as lobby:
+            await lobby.create_room(name, 4, "host")
+
+
 def gate(server):
     return server.listener.gate
 
@@ -117,6 +124,30 @@ async def test_pings_are_counted_in_the_rate_limit(start_server):
             pongs += 1
         assert got[0] == CLOSE and int.from_bytes(got[1][:2]) == 1008
         assert 20 <= pongs < 40  # the burst, and what trickled in meanwhile
+
+
+async def test_a_client_that_never_reads_is_reset_and_forgotten(start_server):
+    """GET_ROOMS again and again, never reading: the socket buffers fill, the writer
+    blocks, the outbox overflows; the writer's deadline then resets the connection,
+    and the server holds nothing more for it."""
+    server = await start_server(outbox_bytes=64 * 1024, rate=1000, burst=1000, close_timeout=1)
+    get_rooms = frame(TEXT, b'{"cmd": "GET_ROOMS", "msg_id": "1"}')
+    async with witness_game(server.url):
+        await open_rooms(server.url, 20, "\U0001f0cf" * 32)  # replies of ~5 KB
+        async with raw_socket(server.port, receive_buffer=4096) as sock:
+            await until(lambda: len(server.lobby.connections) == 2)
+            [conn] = [c for c in server.lobby.connections if c.endpoint == "/lobby"]
+            await sock.send(get_rooms * 500)
+            await until(conn.closed.is_set)  # the outbox overflowed
+            closed_at = trio.current_time()
+            assert conn.close_code == 1013
+            await until(conn.finished.is_set)
+            assert trio.current_time() - closed_at > 0.9  # its close_timeout to read
+            await until(lambda: conn not in server.lobby.connections)
+            await until(lambda: gate(server).open == 1)  # the witness's /game connection
+            with pytest.raises(trio.BrokenResourceError):  # a reset, not a close
+                while await sock.stream.receive_some(65536):
+                    pass
 
 
 LIMIT = 8192
