@@ -223,18 +223,19 @@ async def run_bots(
 
 @click.command()
 @click.option("--server", metavar="URL", default="ws://127.0.0.1:8888", show_default=True,
-              callback=server_url)  # fmt: skip
+              callback=server_url, help="Server to play on.")  # fmt: skip
 @click.option("--count", "-n", type=click.IntRange(1, 10_000), default=4, show_default=True,
               help="How many computer players.")  # fmt: skip
 @click.option("--strategy", type=click.Choice(sorted(STRATEGIES)), default="greedy",
-              show_default=True)  # fmt: skip
+              show_default=True, help="How the computer players choose their moves.")  # fmt: skip
 @click.option("--rooms", "-r", type=click.IntRange(1), default=None,
               help="Rooms to spread them over [default: fewest, 8 seats a room].")  # fmt: skip
 @click.option("--games", "-g", type=click.IntRange(1), default=None,
               help="Stop after this many finished games [default: play until Ctrl-C].")  # fmt: skip
 @click.option("--join", is_flag=True,
               help="Take seats in rooms people opened instead of creating rooms.")  # fmt: skip
-@click.option("--seed", "-s", type=int, default=1, show_default=True)
+@click.option("--seed", "-s", type=int, default=1, show_default=True,
+              help="Seed of the players' choices (the same seed, the same choices).")  # fmt: skip
 def bots(
     server: str,
     count: int,

@@ -170,7 +170,12 @@ def embed_diagrams(markdown: str, names: Sequence[str]) -> str:
     "machine", type=click.Choice([*TABLES, "all"]), default="all", metavar="[session|game|all]"
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(list(FORMATS)), default="mermaid", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid (for Markdown), Graphviz DOT, or SVG drawn by dot.",
 )
 @click.option(
     "--out",

@@ -53,12 +53,21 @@ def _names(room: StoredRoom) -> list[str]:
     ]
 
 
+# How a game ended without a winner, in the words the table used.
+RESULT_WORDS = {
+    "no_humans": "ended: no human player remained",
+    "vote_failed": "ended: the vote for a computer player failed",
+}
+
+
 def _result_line(result: dict | None, names: list[str]) -> str:
     if result is None:
         return "unfinished"
     winner = result.get("winner")
-    who = names[winner] if isinstance(winner, int) and winner < len(names) else "nobody"
-    return f"{result.get('reason', 'finished')}, winner {who}"
+    if isinstance(winner, int) and winner < len(names):
+        return f"won by {names[winner]}"
+    reason = result.get("reason")
+    return RESULT_WORDS.get(reason, f"ended ({reason})")
 
 
 @click.command()
@@ -93,7 +102,7 @@ def _move_words(move: dict[str, Any], names: list[str]) -> str:
     """A logged move as the table was told it; a move logged before stories were kept
     (an older database) is said from its event."""
     event = move["event"]
-    if "told" in event:
+    if event.get("told"):
         return _in_words(" ".join(event["told"]))
     seat = move["seat"]
     who = names[seat] if seat is not None and seat < len(names) else "the server"
@@ -128,7 +137,7 @@ def replay(room_id: str, db: str | None) -> None:
                 continue
             click.echo(f"database: {path}")
             names = _names(room)
-            click.echo(f"{room.room_id} {room.name!r}: {', '.join(names)}")
+            click.echo(f'{room.room_id} "{room.name}": {", ".join(names)}')
             for move in store.moves(room_id):
                 at = time.strftime("%H:%M:%S", time.localtime(move["at"]))
                 click.echo(f"{move['n']:>4} {at} {_move_words(move, names)}")

@@ -42,9 +42,12 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--players", "-n", default=4, show_default=True, type=click.IntRange(2, 8))
-@click.option("--games", "-g", default=100, show_default=True, type=click.IntRange(1))
-@click.option("--seed", "-s", default=1, show_default=True, type=int)
+@click.option("--players", "-n", default=4, show_default=True, type=click.IntRange(2, 8),
+              help="Seats at each table.")  # fmt: skip
+@click.option("--games", "-g", default=100, show_default=True, type=click.IntRange(1),
+              help="Games to play.")  # fmt: skip
+@click.option("--seed", "-s", default=1, show_default=True, type=int,
+              help="Seed of the games: the same seed, the same games.")  # fmt: skip
 @click.option(
     "--bots",
     default="greedy,random",

@@ -63,7 +63,7 @@ async def run_server(config: ServerConfig, store: Store, db: str) -> None:
         click.echo(f"database: {db}")
         for room in server.restored:
             players = ", ".join(p.name for p in room.players)
-            click.echo(f"restored room {room.room_id} {room.name!r} ({room.game.state}): {players}")
+            click.echo(f'restored room {room.room_id} "{room.name}" ({room.game.state}): {players}')
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
                 click.echo(
@@ -107,7 +107,13 @@ def limit_options(command):
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8888, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port",
+    default=8888,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port, printed at start).",
+)
 @click.option("--db", default=None,
               help="SQLite file (default: user data dir); :memory: keeps nothing; "
                    "postgresql://… a database several processes share.")  # fmt: skip

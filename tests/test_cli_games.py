@@ -29,7 +29,7 @@ def test_a_game_against_computers_is_listed_and_replayed_in_the_tables_words(tmp
     [line] = [
         line for line in listed.stdout.splitlines() if "[ada, computer-1, computer-2]" in line
     ]
-    assert "won, winner" in line
+    assert re.search(r"won by (ada|computer-[12])  \[", line)
     room_id = line.split()[0]
 
     replayed = run(tmp_path, "replay", room_id)
@@ -40,7 +40,26 @@ def test_a_game_against_computers_is_listed_and_replayed_in_the_tables_words(tmp
     assert re.search(r"computer-[12] (played|drew|took)", replayed.stdout)  # computers' moves
     assert "{" not in replayed.stdout and not WIRE_CARD.search(replayed.stdout)
     assert "Your turn" not in replayed.stdout  # the questions were one player's, not the story
-    assert lines[-1].startswith("won, winner ")
+    assert re.fullmatch(r"won by (ada|computer-[12])", lines[-1])
+    assert lines[1].startswith(f'{room_id} "') and lines[1].endswith(
+        '": ada, computer-1, computer-2'
+    )
+    moves = lines[2:-1]
+    assert moves and all(re.fullmatch(r" *\d+ \d\d:\d\d:\d\d \S.*", line) for line in moves)
+
+
+def test_a_game_that_ended_without_a_winner_says_why_in_words():
+    from cardgame.cli.games import _result_line
+
+    names = ["ada", "vic"]
+    assert _result_line({"reason": "no_humans", "winner": None}, names) == (
+        "ended: no human player remained"
+    )
+    assert _result_line({"reason": "vote_failed", "winner": None}, names) == (
+        "ended: the vote for a computer player failed"
+    )
+    assert _result_line({"reason": "won", "winner": 1}, names) == "won by vic"
+    assert _result_line(None, names) == "unfinished"
 
 
 def test_replay_says_where_it_looked_for_a_game_it_does_not_have(tmp_path):

@@ -29,3 +29,11 @@ def test_the_commands_a_user_is_promised_exist():
 def test_version():
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and __version__ in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_says_what_it_does(command):
+    """An option without help text leaves a host guessing (``--port`` once had none)."""
+    cmd = main.get_command(click.Context(main), command)
+    silent = [p.name for p in cmd.params if isinstance(p, click.Option) and not p.help]
+    assert silent == []
