@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 MENU = "1 join an existing room (recommended)\n2 create a room\n3 exit"
 MENU_NO_ROOM = "1 join a room (none is open yet)\n2 create a room (recommended)\n3 exit"
+MENU_BEING_CREATED = "1 join or wait for a room (recommended)\n2 create a room\n3 exit"
+
+
+def menu(open_rooms: list[dict[str, Any]], creations: list[dict[str, Any]]) -> str:
+    """The start menu's choices, worded for what the lobby holds, so a hint such as
+    "choose 1 to wait for it" names the option as it is shown."""
+    if creations:
+        return MENU_BEING_CREATED
+    return MENU if open_rooms else MENU_NO_ROOM
+
+
 MENU_CHOICES = {"1": "join", "2": "create", "3": "exit"}
 
 
@@ -41,7 +52,7 @@ class LobbyMenu:
                     f"{creation['user_name']} is creating a room: choose 1 to wait for it, "
                     "or 2 to create your own."
                 )
-            self.client.say(MENU if open_rooms or creations else MENU_NO_ROOM)
+            self.client.say(menu(open_rooms, creations))
             choice = await self.choose_or_follow()
             if choice is None:
                 self.client.say("The lobby changed:", style="dim")

@@ -217,7 +217,7 @@ def rooms(open_rooms: list[dict[str, Any]], creations: list[dict[str, Any]]) -> 
     listing.add_column("players")
     listing.add_column("seats left", justify="right")
     for number, room in enumerate(open_rooms, start=1):
-        present = ", ".join(room.get("players") or []) or "-"
+        present = ", ".join([*(room.get("players") or []), *_computers_to_come(room)]) or "-"
         listing.add_row(
             str(number),
             room["room_name"],
@@ -229,10 +229,18 @@ def rooms(open_rooms: list[dict[str, Any]], creations: list[dict[str, Any]]) -> 
     return listing
 
 
+def _computers_to_come(room: dict[str, Any]) -> list[str]:
+    """The computer seats of a room not yet seated, which sit once the people's are taken."""
+    seated = sum(1 for p in room.get("players", []) if isinstance(p, dict) and p.get("computer"))
+    waiting = max(0, room.get("computers", 0) - seated)
+    return [f"{waiting} computer player{'s' if waiting != 1 else ''}"] if waiting else []
+
+
 def roommates(data: dict[str, Any]) -> Text:
     """A waiting room's line: who is there and how many seats are left."""
     players = data.get("players", [])
     names = [player_name(seat, player, data.get("you")) for seat, player in enumerate(players)]
+    names += _computers_to_come(data)
     left = data.get("seats_left", 0)
     waiting = (
         f"waiting for {left} more player{'s' if left != 1 else ''}"

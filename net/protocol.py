@@ -279,9 +279,11 @@ _ROOM: Final = {
         "room_name": {"type": "string"},
         "num_of_players": {"type": "integer"},
         "players": {"type": "array", "items": {"type": "string"}},
+        # Seats kept for computer players, which sit once the people's seats are taken.
+        "computers": {"type": "integer", "minimum": 0},
         "seats_left": {"type": "integer", "minimum": 0},
     },
-    "required": ["room_id", "room_name", "num_of_players", "players", "seats_left"],
+    "required": ["room_id", "room_name", "num_of_players", "players", "computers", "seats_left"],
     "additionalProperties": False,
 }
 _CREATION: Final = {
@@ -307,6 +309,7 @@ _ROOMMATES: Final = {
         "room_name": {"type": "string"},
         "you": {"type": "integer"},
         "players": {"type": "array", "items": {"type": "object"}},
+        "computers": {"type": "integer", "minimum": 0},
         "seats_left": {"type": "integer"},
         # In JOIN_GAME_REP: the msg_id of the question pending for this seat, so a
         # resuming client knows whether its last answer was applied or must be resent.
@@ -317,7 +320,7 @@ _ROOMMATES: Final = {
         # its own connection's reply from an earlier connection's, replayed.
         "reply_to": {"type": "string"},
     },
-    "required": ["room_id", "room_name", "you", "players", "seats_left"],
+    "required": ["room_id", "room_name", "you", "players", "computers", "seats_left"],
 }
 
 _PUSHES: Final = {

@@ -170,6 +170,7 @@ class Room:
             "room_name": self.name,
             "num_of_players": self.size,
             "players": [p.name for p in self.players],
+            "computers": self.computers,
             "seats_left": self.seats_left(),
         }
 
@@ -674,5 +675,6 @@ class Room:
                 {"name": p.name, "computer": p.computer, "connected": p.connection is not None}
                 for p in self.players
             ],
+            "computers": self.computers,
             "seats_left": self.seats_left(),
         }

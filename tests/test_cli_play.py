@@ -204,6 +204,27 @@ def test_the_words_of_the_prompts():
     assert "? request: red (play a red card or a ? card)" in shown.file.getvalue()
 
 
+def test_a_filling_room_names_its_computer_seats_before_they_sit():
+    from rich.console import Console
+
+    from cardgame.cli import render
+
+    waiting = {"room_name": "kitchen", "you": 0, "computers": 1, "seats_left": 1,
+               "players": [{"name": "ada", "computer": False, "connected": True}]}  # fmt: skip
+    assert render.roommates(waiting).plain == (
+        "Room kitchen: ada (you), 1 computer player; waiting for 1 more player."
+    )
+    seated = {**waiting, "seats_left": 0, "players": [
+        *waiting["players"], {"name": "vic", "computer": False, "connected": False},
+        {"name": "computer-1", "computer": True, "connected": False}]}  # fmt: skip
+    assert "computer player" not in render.roommates(seated).plain
+    listed = Console(width=100, record=True)
+    room = {"room_id": "r1", "room_name": "kitchen", "num_of_players": 4, "players": ["ada"],
+            "computers": 2, "seats_left": 1}  # fmt: skip
+    listed.print(render.rooms([room], []))
+    assert "ada, 2 computer players (4 seats)" in listed.export_text()
+
+
 def test_a_pick_notice_names_cards_as_the_screen_does():
     message = {"payload": {"data": {"why": "wrong card: blue-circle does not match red-cross"},
                            "extra_data": ["green-cup", "red-1"]}}  # fmt: skip
@@ -360,7 +381,8 @@ async def test_scenario_a_wait_for_the_room_being_created(server):
             await creating.wait()
             await client.run()
     text = output(client)
-    assert "bob is creating a room" in text
+    assert "bob is creating a room: choose 1 to wait for it" in text
+    assert "1 join or wait for a room (recommended)" in text  # the option the hint names
     assert "Waiting for bob's room" in text and "bob created bobs table: joining it." in text
     [final] = client.results
     assert [p["name"] for p in final["payload"]["data"]["players"]] == ["bob", "ada"]

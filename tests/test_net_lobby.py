@@ -19,6 +19,7 @@ async def test_rooms_listed_until_full(server):
             "room_name": "kitchen",
             "num_of_players": 3,
             "players": ["ada"],
+            "computers": 0,
             "seats_left": 2,
         }
         await bob.join_room(ticket.room_id, "bob")

@@ -37,7 +37,7 @@ def test_committed_schemas_match_the_code(tmp_path):
     for path in written:
         assert json.loads(path.read_text()) == json.loads(
             (SPECS / "schema" / path.name).read_text()
-        ), f"specs/schema/{path.name} is stale: run python -m cardgame.net.protocol specs/schema"
+        ), f"specs/schema/{path.name} is stale: run python -m cardgame.net.protocol"
 
 
 def test_every_schema_is_a_valid_json_schema():
