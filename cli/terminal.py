@@ -72,18 +72,30 @@ class TerminalClient:
         self.saved: Path | None = None  # where the last left game was saved
         self.results: list[Message] = []  # every game-over message seen
         self._shown_roommates = ""
+        # The prompt at the end of the screen's last line, waiting for typing: a message
+        # that arrives meanwhile starts a line of its own, and the same prompt asked again
+        # with nothing printed since is not printed twice.
+        self._prompt_on_screen: str | None = None
 
     # -- output and input ------------------------------------------------------------------
 
     def say(self, *things: Any, style: str | None = None) -> None:
+        if self._prompt_on_screen is not None:
+            self.console.print()
+            self._prompt_on_screen = None
         for thing in things:
             self.console.print(Text(thing, style=style or "") if isinstance(thing, str) else thing)
 
     async def read(self, ask: Ask) -> str:
         """One line for ``ask``; end of input raises :class:`Quit`."""
-        if ask.prompt and not ask.optional:
+        if ask.prompt and not ask.optional and self._prompt_on_screen != ask.prompt:
+            if self._prompt_on_screen is not None:
+                self.console.print()
             self.console.print(Text(ask.prompt + " ", style="bold"), end="")
+            self._prompt_on_screen = ask.prompt
         line = await self.lines.line(ask)
+        if not ask.optional:
+            self._prompt_on_screen = None  # the typed line ended it
         if line is None:
             if not ask.optional:
                 self.console.print()

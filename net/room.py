@@ -292,7 +292,8 @@ class Room:
         """After a restart: the timers the game was under run again from the start.
 
         Every connection went down with the old server, so every player is held as
-        dropped, and the others are told so: each "back" then follows an "away".
+        dropped, and the others are told so ("not back yet after a server restart"):
+        each "back" then follows an "away".
         """
         if self.game.state == CHOOSING_FIRST:
             self._start_first_player_timer()
@@ -300,7 +301,7 @@ class Room:
         for player in self.human_players():
             if self._hold_seat(player):
                 self._told_away.add(player.seat)
-                notices += self._away(player)
+                notices += self._away(player, "is not back yet after a server restart")
         if notices:
             await self._send_out(notices)
 
@@ -661,9 +662,9 @@ class Room:
             if other is not player and self._in_game(other)
         ]
 
-    def _away(self, player: Player) -> list[Message]:
+    def _away(self, player: Player, what: str = "lost the connection") -> list[Message]:
         seconds = self.config.grace_period
-        why = f"lost the connection; their seat is held {seconds:g} s."
+        why = f"{what}; their seat is held {seconds:g} s."
         return self._notice(player, "away", why, seconds)
 
     def _roommates(self, seat: int) -> dict[str, Any]:

@@ -225,6 +225,28 @@ def test_a_filling_room_names_its_computer_seats_before_they_sit():
     assert "ada, 2 computer players (4 seats)" in listed.export_text()
 
 
+async def test_a_message_during_a_prompt_gets_its_own_line_and_the_prompt_is_not_doubled():
+    """After a restart, notices arrived while "Your move:" waited: they were printed on
+    the prompt's line, and the prompt, asked again with nothing printed, twice."""
+    typed = trio.Event()
+    lines = ScriptedLines(lambda ask: "d" if typed.is_set() else NO_LINE)
+    client = TerminalClient("ws://127.0.0.1:1", lines, console())
+    ask = Ask("turn", "Your move:")
+
+    async def arrives(notice: str | None):
+        await trio.sleep(0)
+        if notice:
+            client.say(notice)
+        return {"cmd": "GAME_MESSAGE"}
+
+    await client.race(ask, lambda: arrives("ada is back."))
+    await client.race(ask, lambda: arrives(None))  # a reply that prints nothing
+    await client.race(ask, lambda: arrives(None))
+    typed.set()
+    assert await client.read(ask) == "d"
+    assert output(client) == "Your move: \nada is back.\nYour move: d\n"
+
+
 def test_a_pick_notice_names_cards_as_the_screen_does():
     message = {"payload": {"data": {"why": "wrong card: blue-circle does not match red-cross"},
                            "extra_data": ["green-cup", "red-1"]}}  # fmt: skip

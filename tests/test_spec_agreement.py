@@ -108,3 +108,4 @@ async def test_after_a_restart_every_back_follows_an_away(tmp_path):
         ("away", "p0"),
         ("back", "p0"),
     ]
+    assert stream[0]["payload"]["prompt"].startswith("p0 is not back yet after a server restart")
