@@ -351,7 +351,7 @@ async def test_a_finished_game_keeps_its_log_and_result_but_not_its_messages(
     listing = runner.invoke(main, ["games", "--db", str(db)])
     assert listing.exit_code == 0, listing.output
     line = next(line for line in listing.output.splitlines() if ticket.room_id in line)
-    assert f"{moves:>4} moves  won, winner" in line
+    assert f"{moves:>4} moves  won by " in line
     replay = runner.invoke(main, ["replay", ticket.room_id, "--db", str(db)])
     # the database read, the room, one line per move, the result
     assert replay.exit_code == 0 and replay.output.count("\n") == moves + 3
