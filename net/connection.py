@@ -16,7 +16,6 @@ messages.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -30,7 +29,7 @@ from cardgame.fsm.game import ProtocolError
 from cardgame.fsm.session import Session
 
 from .config import ServerConfig
-from .protocol import FrameError, envelope, error_data, parse
+from .protocol import FrameError, encode, envelope, error_data, parse
 from .transport import GuardedWebSocket
 
 log = logging.getLogger("cardgame.net")
@@ -106,7 +105,7 @@ class Connection:
 
     def deliver(self, message: dict[str, Any]) -> None:
         """Queue a message for this client; a client that cannot keep up is dropped."""
-        self.deliver_text(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
+        self.deliver_text(encode(message))
 
     def deliver_text(self, text: str) -> None:
         """Queue a frame already serialised (one push, shared by every watcher)."""

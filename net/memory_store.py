@@ -12,7 +12,7 @@ from typing import Any
 
 from cardgame.fsm.game import Game
 
-from .store import Envelope, Move, StoredRoom
+from .store import Envelope, Move, Outgoing, StoredRoom
 
 
 class MemoryStore:
@@ -38,10 +38,10 @@ class MemoryStore:
         self,
         room_id: str,
         game: Game,
-        messages: Iterable[tuple[int, Envelope]],
+        messages: Iterable[Outgoing],
         move: Move | None = None,
     ) -> None:
-        for seat, message in messages:
+        for seat, message, _ in messages:
             self.outboxes[room_id, seat].append(message)
 
     async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[Envelope]:

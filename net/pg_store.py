@@ -37,7 +37,16 @@ import trio
 from cardgame.fsm.game import Game
 from cardgame.fsm.snapshot import to_snapshot
 
-from .store import Envelope, LeaseLost, Move, StorageUnavailable, StoredRoom, StoreError
+from .protocol import encode
+from .store import (
+    Envelope,
+    LeaseLost,
+    Move,
+    Outgoing,
+    StorageUnavailable,
+    StoredRoom,
+    StoreError,
+)
 
 SCHEMA_VERSION: Final = 1
 #: Names this database as ours (the row of ``cardgame_schema``).
@@ -275,7 +284,7 @@ class PgStore:
         self,
         room_id: str,
         game: Game,
-        messages: Iterable[tuple[int, Envelope]],
+        messages: Iterable[Outgoing],
         move: Move | None = None,
     ) -> None:
         """One applied event: the game after it, its log entry and every message it sent."""
@@ -284,7 +293,7 @@ class PgStore:
             (
                 "INSERT INTO games (room_id, snapshot) VALUES (%s, %s) "
                 "ON CONFLICT (room_id) DO UPDATE SET snapshot = excluded.snapshot",
-                (room_id, json.dumps(snapshot, separators=(",", ":"))),
+                (room_id, encode(snapshot)),
             )
         ]
         if move is not None:
@@ -292,13 +301,10 @@ class PgStore:
             statements.append(
                 (
                     "INSERT INTO moves (room_id, n, seat, event, at) VALUES (%s, %s, %s, %s, %s)",
-                    (room_id, n, seat, json.dumps(event), time.time()),
+                    (room_id, n, seat, encode(event), time.time()),
                 )
             )
-        rows = [
-            (room_id, seat, int(envelope["msg_id"]), json.dumps(envelope))
-            for seat, envelope in messages
-        ]
+        rows = [(room_id, seat, int(envelope["msg_id"]), text) for seat, envelope, text in messages]
         if rows:
             values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
             statements.append(
@@ -312,7 +318,7 @@ class PgStore:
             statements.append(
                 (
                     "UPDATE rooms SET finished = %s, result = %s, open = false WHERE room_id = %s",
-                    (time.time(), json.dumps(result), room_id),
+                    (time.time(), encode(result), room_id),
                 )
             )
         await self._write(room_id, statements)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import fastjsonschema
+import orjson
 
 from cardgame.fsm import names
 from cardgame.fsm.game import ProtocolError
@@ -513,6 +514,13 @@ def envelope(
             "extra_data": extra_data,
         },
     }
+
+
+def encode(message: Any) -> str:
+    """A message's JSON text, the same for the wire and the store, so that each message
+    is encoded once (orjson: about a tenth of the standard library's time). Keys that
+    are not strings are written as strings, as ``json.dumps`` does."""
+    return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def error_data(code: str, cmd: str | None, url: str | None = None) -> dict[str, Any]:

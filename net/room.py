@@ -42,8 +42,8 @@ from cardgame.fsm.story import told_to_all
 
 from .config import ServerConfig
 from .connection import GOING_AWAY, NORMAL_CLOSURE, REPLACED, Connection
-from .protocol import envelope
-from .store import Move, StorageUnavailable, Store, StoredRoom
+from .protocol import encode, envelope
+from .store import Move, Outgoing, StorageUnavailable, Store, StoredRoom
 
 log = logging.getLogger("cardgame.net")
 
@@ -539,17 +539,18 @@ class Room:
         if move is not None:  # the log keeps what the table was told: replay reads it
             n, seat, logged = move
             move = (n, seat, {**logged, "told": told_to_all(messages)})
-        await self._record(messages, move, player, cmd)
+        outgoing = [(seat, message, encode(message)) for seat, message in messages]
+        await self._record(outgoing, move, player, cmd)
         if player is not None and msg_id is not None:
             mine = [m for s, m in messages if s == player.seat]
             player.replies[msg_id] = mine
             if len(player.replies) > REMEMBERED_REPLIES:
                 del player.replies[next(iter(player.replies))]
-        for seat, message in messages:
-            self._deliver(self.players[seat], message)
+        for seat, message, text in outgoing:
+            self._deliver(self.players[seat], message, text)
 
     async def _record(
-        self, messages: list[Message], move: Move | None, player: Player | None, cmd: str | None
+        self, messages: list[Outgoing], move: Move | None, player: Player | None, cmd: str | None
     ) -> None:
         """Write before sending; when storage fails, the room holds until it can write.
 
@@ -584,12 +585,14 @@ class Room:
                 what = cmd if player is mover else None
                 player.connection.refuse(storage_refusal(held=True), what)
 
-    def _deliver(self, player: Player, message: dict[str, Any]) -> None:
+    def _deliver(self, player: Player, message: dict[str, Any], text: str | None = None) -> None:
+        """Send a message to a player's connection; ``text`` is its JSON when already
+        encoded (for the store), so that it is not encoded again."""
         conn = player.connection
         if conn is None or player.computer:
             return
         conn.session.observe(message, you_are_leaving=player.seat in self.game.leavers)
-        conn.deliver(message)
+        conn.deliver_text(encode(message) if text is None else text)
 
     # -- timers ---------------------------------------------------------------------
 

@@ -30,7 +30,8 @@ from cardgame.fsm.game import Game
 from cardgame.fsm.snapshot import to_snapshot
 
 from .db_file import ServerLock, check_writable
-from .store import Envelope, Move, StorageUnavailable, StoredRoom, StoreError
+from .protocol import encode
+from .store import Move, Outgoing, StorageUnavailable, StoredRoom, StoreError
 
 #: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
 APPLICATION_ID: Final = 0x44697363
@@ -272,7 +273,7 @@ class SqliteStore:
         self,
         room_id: str,
         game: Game,
-        messages: Iterable[tuple[int, Envelope]],
+        messages: Iterable[Outgoing],
         move: Move | None = None,
     ) -> None:
         """One applied event: the game after it, its log entry and every message it sent."""
@@ -281,7 +282,7 @@ class SqliteStore:
             (
                 "INSERT INTO games (room_id, snapshot) VALUES (?, ?) "
                 "ON CONFLICT(room_id) DO UPDATE SET snapshot = excluded.snapshot",
-                (room_id, json.dumps(snapshot, separators=(",", ":"))),
+                (room_id, encode(snapshot)),
             )
         ]
         if move is not None:
@@ -289,14 +290,14 @@ class SqliteStore:
             statements.append(
                 (
                     "INSERT INTO moves (room_id, n, seat, event, at) VALUES (?, ?, ?, ?, ?)",
-                    (room_id, n, seat, json.dumps(event), time.time()),
+                    (room_id, n, seat, encode(event), time.time()),
                 )
             )
-        for seat, envelope in messages:
+        for seat, envelope, text in messages:
             statements.append(
                 (
                     "INSERT INTO messages (room_id, seat, msg_id, body) VALUES (?, ?, ?, ?)",
-                    (room_id, seat, int(envelope["msg_id"]), json.dumps(envelope)),
+                    (room_id, seat, int(envelope["msg_id"]), text),
                 )
             )
         result = snapshot.get("result") if snapshot.get("state") == "finished" else None
@@ -304,7 +305,7 @@ class SqliteStore:
             statements.append(
                 (
                     "UPDATE rooms SET finished = ?, result = ? WHERE room_id = ?",
-                    (time.time(), json.dumps(result), room_id),
+                    (time.time(), encode(result), room_id),
                 )
             )
         await self._write(statements)

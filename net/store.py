@@ -18,6 +18,9 @@ from typing import Any, Protocol
 from cardgame.fsm.game import Game
 
 Envelope = dict[str, Any]
+#: A message the room sends: (the seat it goes to, the envelope, its JSON text), so
+#: that the store keeps the very text the wire carries, encoded once.
+Outgoing = tuple[int, Envelope, str]
 #: One entry of a game's move log: (n, the seat that moved or None, the event).
 Move = tuple[int, int | None, dict[str, Any]]
 
@@ -68,10 +71,11 @@ class Store(Protocol):
         self,
         room_id: str,
         game: Game,
-        messages: Iterable[tuple[int, Envelope]],
+        messages: Iterable[Outgoing],
         move: Move | None = None,
     ) -> None:
-        """One applied event: the game after it, its log entry and the messages it sent."""
+        """One applied event: the game after it, its log entry and the messages it sent
+        (each stored as its text, the one the wire carries)."""
 
     async def messages_after(self, room_id: str, seat: int, last_id: int) -> list[Envelope]:
         """Everything sent to the seat after ``last_id``, in order."""

@@ -12,7 +12,6 @@ several times in one burst is pushed once, as it is now; past
 
 from __future__ import annotations
 
-import json
 import weakref
 from dataclasses import dataclass
 from typing import Any, Final
@@ -21,14 +20,10 @@ import trio
 
 from .config import ServerConfig
 from .connection import Connection
-from .protocol import envelope
+from .protocol import encode, envelope
 
 #: The most changes one push frame carries.
 MAX_BATCH: Final = 64
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass
@@ -126,8 +121,8 @@ def _frame(changes: list[Change], missed: int) -> tuple[str, str]:
     """(cmd, serialised payload): one change as itself, several as LOBBY_CHANGED."""
     if len(changes) == 1 and not missed:
         [change] = changes
-        return change.cmd, _json(envelope(change.cmd, "", change.prompt, change.data)["payload"])
+        return change.cmd, encode(envelope(change.cmd, "", change.prompt, change.data)["payload"])
     items = [{"cmd": c.cmd, "prompt": c.prompt, "data": c.data} for c in changes]
     prompt = f"{len(changes)} changes in the lobby."
     extra = {"missed": missed} if missed else None
-    return "LOBBY_CHANGED", _json(envelope("LOBBY_CHANGED", "", prompt, items, extra)["payload"])
+    return "LOBBY_CHANGED", encode(envelope("LOBBY_CHANGED", "", prompt, items, extra)["payload"])

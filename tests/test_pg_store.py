@@ -19,10 +19,16 @@ from cardgame.fsm.game import Game
 from cardgame.net.client import GameClient
 from cardgame.net.config import ServerConfig
 from cardgame.net.pg_store import SCHEMA_VERSION, PgStore
+from cardgame.net.protocol import encode
 from cardgame.net.server import serve
 from cardgame.net.store import LeaseLost, StoreError, open_store
 
 from tables import event_of, fill_room, play_on
+
+
+def sent(messages):
+    """Messages as a room hands them to the store: each with its JSON text."""
+    return [(seat, message, encode(message)) for seat, message in messages]
 
 
 def expire(url: str, room_id: str) -> None:
@@ -118,19 +124,19 @@ async def test_a_write_after_the_lease_ran_out_is_refused_and_another_process_ta
         game = Game(2, seed=1, room="r1")
         await first.add_room("r1", "kitchen", 2)
         await first.add_player("r1", "u1", 0, "ada", "hash")
-        await first.record("r1", game, [(0, {"msg_id": "1", "cmd": "X"})], (1, None, {}))
+        await first.record("r1", game, sent([(0, {"msg_id": "1", "cmd": "X"})]), (1, None, {}))
         assert await second.claim("r1") == []  # the lease is alive: not second's
         with pytest.raises(LeaseLost):
-            await second.record("r1", game, [(0, {"msg_id": "2", "cmd": "X"})])
+            await second.record("r1", game, sent([(0, {"msg_id": "2", "cmd": "X"})]))
 
         expire(pg_url, "r1")
         with pytest.raises(LeaseLost):  # run out: the owner commits nothing more
-            await first.record("r1", game, [(0, {"msg_id": "2", "cmd": "X"})], (2, None, {}))
+            await first.record("r1", game, sent([(0, {"msg_id": "2", "cmd": "X"})]), (2, None, {}))
         assert await first.renew(["r1"]) == set()  # nor can it renew a lease that ran out
         [taken] = await second.claim("r1")
         assert taken.room_id == "r1" and taken.moves_logged == 1
         assert [p["user_id"] for p in taken.players] == ["u1"]
-        await second.record("r1", game, [(0, {"msg_id": "2", "cmd": "Y"})], (2, None, {}))
+        await second.record("r1", game, sent([(0, {"msg_id": "2", "cmd": "Y"})]), (2, None, {}))
         with pytest.raises(LeaseLost):  # the old owner stays fenced off for good
             await first.add_player("r1", "u2", 1, "bob", "hash")
         messages = await second.messages_after("r1", 0, 0)
@@ -176,14 +182,14 @@ async def test_abandoned_rooms_go_and_finished_games_are_pruned_to_their_log(pg_
         game = Game(2, seed=1, room="gone")
         await store.add_room("gone", "empty", 2)
         await store.add_player("gone", "u1", 0, "ada", "hash")
-        await store.record("gone", game, [(0, {"msg_id": "1", "cmd": "X"})], (1, None, {}))
+        await store.record("gone", game, sent([(0, {"msg_id": "1", "cmd": "X"})]), (1, None, {}))
         await store.abandon_room("gone")
         assert store.room("gone") is None and store.moves("gone") == []
 
         await store.add_room("done", "played", 2)
         await store.add_player("done", "u1", 0, "ada", "hash")
         assert await store.seat_of("done", "u1", "hash") is None  # not finished: no seat
-        await store.record("done", game, [(0, {"msg_id": "1", "cmd": "X"})], (1, None, {}))
+        await store.record("done", game, sent([(0, {"msg_id": "1", "cmd": "X"})]), (1, None, {}))
         with psycopg.connect(pg_url, autocommit=True) as db:
             db.execute('UPDATE rooms SET finished = 1, result = \'{"reason": "won"}\'')
         assert await store.seat_of("done", "u1", "hash") == 0

@@ -8,8 +8,14 @@ import trio
 
 from cardgame.fsm.game import Game
 from cardgame.fsm.snapshot import to_snapshot
+from cardgame.net.protocol import encode
 from cardgame.net.sqlite_store import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
 from cardgame.net.store import StoreError
+
+
+def sent(messages):
+    """Messages as a room hands them to the store: each with its JSON text."""
+    return [(seat, message, encode(message)) for seat, message in messages]
 
 
 async def test_record_and_read_back(tmp_path):
@@ -20,7 +26,7 @@ async def test_record_and_read_back(tmp_path):
     game = Game(2, seed=1)
     game.join("ada")
     _, messages = game.join("bob")
-    await store.record("r1", game, messages, move=(1, None, {"event": "join"}))
+    await store.record("r1", game, sent(messages), move=(1, None, {"event": "join"}))
     store.close()
 
     reopened = SqliteStore(path)
@@ -39,10 +45,10 @@ async def test_failed_transaction_writes_nothing(tmp_path):
     await store.add_room("r1", "kitchen", 2)
     game = Game(2, seed=1)
     message = (0, {"cmd": "X", "msg_id": "1", "payload": {}})
-    await store.record("r1", game, [message])
+    await store.record("r1", game, sent([message]))
     game.join("ada")
     with pytest.raises(sqlite3.IntegrityError):  # the same msg_id twice: refused whole
-        await store.record("r1", game, [message])
+        await store.record("r1", game, sent([message]))
     game = Game(2, seed=1)
     [room] = store.unfinished_rooms()
     assert room.snapshot == to_snapshot(game)
@@ -60,12 +66,16 @@ async def test_concurrent_writes_commit_together_and_fail_alone(tmp_path):
     async def write(room: str, msg_id: str) -> None:
         game = Game(2, seed=1)
         try:
-            await store.record(room, game, [(0, {"cmd": "X", "msg_id": msg_id, "payload": {}})])
+            await store.record(
+                room, game, sent([(0, {"cmd": "X", "msg_id": msg_id, "payload": {}})])
+            )
             outcome[room] = await store.messages_after(room, 0, 0)
         except sqlite3.IntegrityError as err:
             outcome[room] = err
 
-    await store.record("r0", Game(2, seed=1), [(0, {"cmd": "X", "msg_id": "1", "payload": {}})])
+    await store.record(
+        "r0", Game(2, seed=1), sent([(0, {"cmd": "X", "msg_id": "1", "payload": {}})])
+    )
     async with trio.open_nursery() as nursery:
         for room in rooms:
             nursery.start_soon(write, room, "1" if room == "r0" else "7")  # r0: a repeat
@@ -82,10 +92,10 @@ async def test_a_full_disk_fails_the_batch_with_its_own_error_and_the_store_goes
     store._db.execute(f"PRAGMA max_page_count = {pages + 1}")
     huge = {"cmd": "X", "msg_id": "1", "payload": {"prompt": "x" * 100_000}}
     with pytest.raises(StoreError, match="full"):
-        await store.record("r1", Game(2, seed=1), [(0, huge)])
+        await store.record("r1", Game(2, seed=1), sent([(0, huge)]))
     store._db.execute("PRAGMA max_page_count = 1000000")
     small = {"cmd": "X", "msg_id": "1", "payload": {}}
-    await store.record("r1", Game(2, seed=1), [(0, small)])
+    await store.record("r1", Game(2, seed=1), sent([(0, small)]))
     assert await store.messages_after("r1", 0, 0) == [small]
     store.close()
 
