@@ -54,11 +54,16 @@ class Server:
     def url(self) -> str:
         return f"ws://{self.lobby.config.host}:{self.port}"
 
-    async def shutdown(self, grace: float = 2.0) -> None:
-        """Accept nothing more, close every connection with 1001, wait for the close
-        frames, then stop."""
+    async def drain(self) -> None:
+        """The first step of a stop: no new connection, room, seat or game from now on;
+        what is running carries on (and is kept in the store)."""
         await self.listener.close()
         self.lobby.drain()
+
+    async def shutdown(self, grace: float = 2.0) -> None:
+        """:meth:`drain`, close every connection with 1001, wait for the close frames,
+        then stop."""
+        await self.drain()
         connections = list(self.lobby.connections)
         for conn in connections:
             conn.close(GOING_AWAY)

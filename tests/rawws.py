@@ -4,6 +4,7 @@ a witness game that must finish while the server is attacked."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import struct
@@ -147,3 +148,23 @@ async def witness_game(url: str) -> AsyncIterator[GameClient]:
         with trio.fail_after(120):
             over = await play_on(client)
         assert over["payload"]["data"]["result"]
+
+
+async def open_rooms(url: str, count: int, name: str = "table") -> list[str]:
+    """Rooms waiting for players (their creators gone): their ids, oldest first."""
+    ids = []
+    for _ in range(count):
+        async with LobbyClient.connect(url) as lobby:
+            ids.append((await lobby.create_room(name, 4, "host")).room_id)
+    return ids
+
+
+async def request(sock: RawSocket, cmd: str, data: object = None) -> dict:
+    """A lobby command sent by hand: its reply (``<cmd>_REP`` or ``ERROR``); pushes that
+    come meanwhile are passed over."""
+    message = {"cmd": cmd, "msg_id": "1", "payload": {"data": data}}
+    await sock.send(frame(TEXT, json.dumps(message).encode()))
+    while (got := await sock.next_frame()) is not None:
+        if got[0] == TEXT and (reply := json.loads(got[1]))["cmd"] in (f"{cmd}_REP", "ERROR"):
+            return reply
+    raise AssertionError(f"the server closed before answering {cmd}")

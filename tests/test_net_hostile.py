@@ -281,7 +281,7 @@ async def test_moves_out_of_turn_and_cards_not_held_change_nothing(hostile_serve
     await witness.move()
 
 
-async def test_repeated_msg_id_is_answered_again_not_applied_twice(hostile_server, seated):
+async def test_repeated_msg_id_is_answered_again_not_applied_twice(hostile_server, witness, seated):
     ada_ticket, bob_ticket = seated
     url = hostile_server.url
     async with (

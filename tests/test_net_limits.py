@@ -23,6 +23,7 @@ from rawws import (
     TEXT,
     frame,
     http_status,
+    open_rooms,
     raw_socket,
     witness_game,
 )
@@ -36,13 +37,6 @@ async def until(condition) -> None:
     with trio.fail_after(30):
         while not condition():
             await trio.sleep(0.01)
-
-
-async def open_rooms(url: str, count: int, name: str) -> None:
-    """Rooms waiting for players (their creators gone), to make the lobby's replies long."""
-    for _ in range(count):
-        async with LobbyClient.connect(url) as lobby:
-            await lobby.create_room(name, 4, "host")
 
 
 def gate(server):
