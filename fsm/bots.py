@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from . import rules
-from .cards import ASK, COLOURS, DROP, PICK_ONE, PICK_TWO, SKIP, Card, parse_card
+from .cards import ASK, DROP, PICK_ONE, PICK_TWO, SKIP, Card, parse_card
 from .game import Q_DROP, Q_FIRST_PLAYER, Q_REQUEST, Q_TURN, Q_VOTE, Game, Message, Question
 
 
@@ -157,16 +156,10 @@ class GreedyBot(Bot):
         return worth + self.rng.random() * 0.1
 
     def choose_request(self, view: BotView, options: list[str]) -> str:
-        colours = Counter(c.colour for c in view.hand if c.colour in options)
-        if colours:
-            return colours.most_common(1)[0][0]
-        return self.rng.choice([c for c in COLOURS if c in options])
+        return rules.likely_request(view.hand, options, self.rng)
 
     def choose_drop(self, view: BotView, count: int) -> list[Card]:
-        # Drop from the colours held least: the rest keep matching one another.
-        held = Counter(c.colour for c in view.hand)
-        normals = sorted(rules.normal_cards(view.hand), key=lambda c: (held[c.colour], c.text))
-        return normals[:count]
+        return rules.likely_drop(view.hand, count)
 
 
 STRATEGIES: Final[dict[str, Callable[[random.Random], Bot]]] = {

@@ -80,6 +80,19 @@ GAME_TRANSITIONS: Final[list[tuple[str, str | list[str], str]]] = [
     ("vote_cast",           VOTING,             AWAITING_OPTION),
     ("vote_cast",           VOTING,             AWAITING_CARDS),
     ("vote_cast",           VOTING,             FINISHED),  # refused
+    # The clock on what the game awaits ran out (the room's clock; see Game.awaited):
+    ("time_ran_out",        CHOOSING_FIRST,     TURN),  # the first player at random
+    ("time_ran_out",        TURN,               TURN),  # a card drawn, or the penalty taken
+    ("time_ran_out",        AWAITING_OPTION,    TURN),  # the computer player's request
+    ("time_ran_out",        AWAITING_CARDS,     TURN),  # the computer player's drop
+    ("time_ran_out",        AWAITING_CARDS,     FINISHED),
+    ("time_ran_out",        PAUSED,             PAUSED),  # LEAVE not sent: left all the same
+    ("time_ran_out",        PAUSED,             VOTING),
+    ("time_ran_out",        PAUSED,             FINISHED),
+    ("time_ran_out",        VOTING,             CHOOSING_FIRST),  # votes not cast count yes
+    ("time_ran_out",        VOTING,             TURN),
+    ("time_ran_out",        VOTING,             AWAITING_OPTION),
+    ("time_ran_out",        VOTING,             AWAITING_CARDS),
 ]  # fmt: skip
 
 #: The events each state accepts, derived from the table.
@@ -122,11 +135,24 @@ QUESTION_FORMS: Final = {
     Q_VOTE: (PICK_OPTION, STR),
 }
 
+#: What the game awaits when it is paused: a leaver's LEAVE (Scenario B step 4).
+W_LEAVE: Final = "leave"
+#: The clock's event, and what an expired wait leaves in ``Game.expired``.
+TIME_RAN_OUT: Final = "time_ran_out"
+#: The questions a player answers on their own turn: the ones ``Game.idle`` counts.
+TURN_QUESTIONS: Final = frozenset({Q_TURN, Q_REQUEST, Q_DROP})
+
 Message = tuple[int, dict[str, Any]]
 
 # The pick messages' next_cmd: by the penalty's symbol, or by how many cards were picked.
 _PENALTY_CMD: Final = {"1": PICK_ONE, "2": PICK_TWO}
 _PICK_CMD: Final = {0: PICK_ONE, 1: PICK_ONE, 2: PICK_TWO}
+
+
+# Why a player leaves (Game.request_leave): the words the others are told differ.
+LEAVE_ASKED: Final = "asked"
+LEAVE_DROPPED: Final = "dropped"
+LEAVE_IDLE: Final = "idle"
 
 
 class ProtocolError(Exception):
@@ -138,6 +164,13 @@ class ProtocolError(Exception):
         self.sentence = sentence
 
 
+def too_late() -> ProtocolError:
+    """An answer to a question whose clock ran out: the game went on without it."""
+    return ProtocolError(
+        "too_late", "time ran out for that question; the game went on without your answer"
+    )
+
+
 @dataclass
 class Question:
     """What the game waits for from one seat (the ``USER_INPUT_CONTINUE`` flag)."""
@@ -147,6 +180,19 @@ class Question:
     msg_id: str = ""
     options: list[Any] = field(default_factory=list)
     count: int = 0  # cards to drop
+
+
+@dataclass(frozen=True)
+class Awaited:
+    """One wait that depends on people: what for, from whom, and which wait it is.
+
+    ``serial`` changes whenever a new wait begins and only then (one vote is one wait
+    however many ballots come in), so a clock started for a wait can tell it is stale.
+    """
+
+    kind: str  # a question kind, or W_LEAVE
+    seats: tuple[int, ...]
+    serial: int
 
 
 @dataclass
@@ -186,6 +232,7 @@ class Game:
     """One room's game. Create it, ``join`` players, then feed it their events."""
 
     state: str
+    _expiring = False  # the move being made is the clock's: time_ran_out's rows are taken
 
     def __init__(self, seats: int, seed: int | None = None, room: str = "") -> None:
         if not rules.MIN_PLAYERS <= seats <= rules.MAX_PLAYERS:
@@ -205,6 +252,9 @@ class Game:
         self.votes: dict[int, bool] = {}
         self.result: dict[str, Any] | None = None
         self.moves = 0
+        self.idle = [0] * seats  # per seat: turns in a row whose clock ran out
+        self.expired: dict[int, str] = {}  # per seat: the question whose time ran out last
+        self.waits = 0  # numbers the waits (Awaited.serial)
         GAME_MACHINE.add_model(self)
 
     # -- the machine's conditions ---------------------------------------------------
@@ -249,6 +299,19 @@ class Game:
     def waiting_on(self) -> list[int]:
         """The seats whose answer the game needs before anything else can happen."""
         return list(self.questions)
+
+    def awaited(self) -> Awaited | None:
+        """What the game waits for now, which a clock may run out on; None: nothing.
+
+        While paused, the first leaver's LEAVE; otherwise the pending questions (all of
+        one kind: several only in a vote).
+        """
+        if self.state == PAUSED:
+            return Awaited(W_LEAVE, (self.leavers[0],), self.waits)
+        if not self.questions:
+            return None
+        kind = next(iter(self.questions.values())).kind
+        return Awaited(kind, tuple(self.questions), self.waits)
 
     def view(self, seat: int, event: str) -> dict[str, Any]:
         """What ``seat`` may know, told because of ``event``: its own hand and the public table."""
@@ -298,6 +361,10 @@ class Game:
     def answer(self, seat: int, reply_to: str, data: Any, last_card: bool = False) -> list[Message]:
         """A player's answer to the question quoting ``reply_to`` (the protocol's entry)."""
         question = self.questions.get(seat)
+        if self.expired.get(seat) == str(reply_to) and (
+            question is None or question.msg_id != str(reply_to)
+        ):
+            raise too_late()
         if question is None:
             raise ProtocolError("no_question", "there is no question waiting for your answer")
         if str(reply_to) != question.msg_id:
@@ -308,31 +375,79 @@ class Game:
             )
         if question.kind == Q_TURN:
             played = self._cards(data)
-            return self.play(seat, played, last_card) if played else self.draw(seat)
-        if question.kind == Q_FIRST_PLAYER:
-            return self.choose_first(seat, data)
-        if question.kind == Q_REQUEST:
-            return self.name_request(seat, data)
-        if question.kind == Q_DROP:
-            return self.drop(seat, self._cards(data))
-        return self.vote(seat, data)
-
-    def choose_first(self, seat: int | None, first: Any = None) -> list[Message]:
-        """The creator names the first player; ``seat=None`` picks at random (timeout)."""
-        self._require("first_player_chosen")
-        if seat is None:
-            first = self.table.rng.randrange(self.size)
+            out = self.play(seat, played, last_card) if played else self.draw(seat)
+        elif question.kind == Q_FIRST_PLAYER:
+            out = self.choose_first(seat, data)
+        elif question.kind == Q_REQUEST:
+            out = self.name_request(seat, data)
+        elif question.kind == Q_DROP:
+            out = self.drop(seat, self._cards(data))
         else:
-            self._check_asked(seat, Q_FIRST_PLAYER)
-            if type(first) is not int or not 0 <= first < self.size:
-                raise ProtocolError(
-                    "bad_answer", f"answer with a seat number from 0 to {self.size - 1}"
-                )
+            out = self.vote(seat, data)
+        self.idle[seat] = 0
+        return out
+
+    def expire(self) -> list[Message]:
+        """The clock on ``awaited()`` ran out: the game goes on without the answer.
+
+        On a turn a card is drawn for the player (or the penalty taken); a request or a
+        drop is the computer player's choice; the first player is drawn at random from
+        the table's generator (so a replay is exact); votes not cast count yes; a leaver
+        who did not send LEAVE has left all the same. Only the clock in ``net/`` knows
+        when: here it is one more event, in the table as ``time_ran_out``.
+        """
+        self._require(TIME_RAN_OUT)
+        self._expiring = True
+        try:
+            return self._run_out()
+        finally:
+            self._expiring = False
+
+    def _run_out(self) -> list[Message]:
+        if self.state == PAUSED:
+            seat = self.leavers[0]
+            out = self.leave(seat)
+            self.expired[seat] = W_LEAVE
+            return out
+        if self.state == VOTING:
+            for seat, question in self.questions.items():
+                self.expired[seat] = question.msg_id
+                self.votes[seat] = True
+            self.questions.clear()
+            return self._computers_take_over([])
+        question = next(iter(self.questions.values()))
+        seat, hand = question.seat, self.seats[question.seat].hand
+        if question.kind == Q_FIRST_PLAYER:
+            out = self.choose_first(seat, self.table.rng.randrange(self.size))
+        elif question.kind == Q_TURN:
+            out = self.draw(seat)
+        elif question.kind == Q_REQUEST:
+            out = self.name_request(seat, rules.likely_request(hand, question.options,
+                                                                self.table.rng))  # fmt: skip
+        else:
+            out = self.drop(seat, rules.likely_drop(hand, question.count))
+        if question.kind in TURN_QUESTIONS:
+            self.idle[seat] += 1
+        self.expired[seat] = question.msg_id
+        return out
+
+    def choose_first(self, seat: int, first: Any) -> list[Message]:
+        """The creator names the first player."""
+        self._require("first_player_chosen")
+        self._check_asked(seat, Q_FIRST_PLAYER)
+        if type(first) is not int or not 0 <= first < self.size:
+            raise ProtocolError(
+                "bad_answer", f"answer with a seat number from 0 to {self.size - 1}"
+            )
         self.table.current = first
         self.questions.clear()
         self.next_state = TURN
-        self.first_player_chosen()
-        return self._start_turn(f"{self.seats[first].name} plays first.", GAME_CONTINUE)
+        self._fire("first_player_chosen")
+        prompt = f"{self.seats[first].name} plays first."
+        if self._expiring:
+            prompt = (f"{self.seats[seat].name} did not choose in time; {self.seats[first].name}"
+                      " plays first, chosen at random.")  # fmt: skip
+        return self._start_turn(prompt, GAME_CONTINUE)
 
     def play(self, seat: int, played: Sequence[Card], last_card: bool = False) -> list[Message]:
         """One card, or a combination of two, with or without the last-card announcement."""
@@ -403,13 +518,17 @@ class Game:
             symbol, picked = rules.take_penalty(self.table, seat)
             self._tell_picked(out, seat, picked, "penalty", _PENALTY_CMD[symbol])
             prompt = f"{name} took the penalty: {len(picked)} card(s)."
+            if self._expiring:
+                prompt = f"{name} ran out of time and took the penalty: {len(picked)} card(s)."
         else:
             picked = rules.pick(self.table, seat, 1)
             self._tell_picked(out, seat, picked, "draw", PICK_ONE)
             prompt = f"{name} drew a card."
+            if self._expiring:
+                prompt = f"{name} ran out of time; a card was drawn for them."
         self.questions.clear()
         self.next_state = TURN
-        self.card_drawn()
+        self._fire("card_drawn")
         self.table.current = rules.next_seat(self.table, seat)
         return self._start_turn(prompt, None, out)
 
@@ -423,9 +542,11 @@ class Game:
         self.questions.clear()
         resume = self._take_resume()
         self.next_state = TURN
-        self.request_named()
+        self._fire("request_named")
         out: list[Message] = []
         prompt = f"{self.seats[seat].name} asks for {named}."
+        if self._expiring:
+            prompt = f"{self.seats[seat].name} ran out of time; the computer asked for {named}."
         return self._end_play(out, seat, resume, prompt, GAME_CONTINUE)
 
     def drop(self, seat: int, dropped: Sequence[Card]) -> list[Message]:
@@ -441,18 +562,22 @@ class Game:
         self.questions.clear()
         resume = self._take_resume()
         out: list[Message] = []
-        prompt = f"{self.seats[seat].name} dropped {' '.join(c.text for c in dropped)}."
+        shown = " ".join(c.text for c in dropped)
+        prompt = f"{self.seats[seat].name} dropped {shown}."
+        if self._expiring:
+            prompt = f"{self.seats[seat].name} ran out of time; the computer dropped {shown}."
         if not hand:
             return self._finish(out, prompt)
         self.next_state = TURN
-        self.cards_dropped()
+        self._fire("cards_dropped")
         return self._end_play(out, seat, resume, prompt, GAME_CONTINUE)
 
-    def request_leave(self, seat: int, dropped: bool = False) -> list[Message]:
+    def request_leave(self, seat: int, why: str = LEAVE_ASKED) -> list[Message]:
         """Scenario B steps 1-3: pause, discard pending questions, send each their state.
 
-        ``dropped``: not asked for, but the player's connection was lost and their grace
-        period ran out; the others are told that, not that they are leaving.
+        ``why``: asked for, or not asked for and the others are told why instead: the
+        player's connection was lost and their grace period ran out, or their clock ran
+        out too many turns in a row (``idle``).
         """
         self._require("leave_requested")
         self._check_seated(seat)
@@ -460,36 +585,47 @@ class Game:
             raise ProtocolError("not_playing", "this seat is not a human player in the game")
         if self.state != PAUSED and self.state != VOTING:
             self.resume = self._pause_point()
+        if not self.leavers:
+            self.waits += 1  # a new wait: this leaver's LEAVE
         self.leavers.append(seat)
         self.questions.clear()
         self.votes.clear()
         self.next_state = PAUSED
         self.leave_requested()
         out: list[Message] = []
-        why = "lost the connection and did not come back" if dropped else "is leaving"
-        self._broadcast(out, "paused", f"{self.seats[seat].name} {why}; the game is paused.")
+        words = {
+            LEAVE_ASKED: "is leaving",
+            LEAVE_DROPPED: "lost the connection and did not come back",
+            LEAVE_IDLE: f"let the clock run out {self.idle[seat]} turns in a row and is "
+            "treated as having left",
+        }[why]
+        self._broadcast(out, "paused", f"{self.seats[seat].name} {words}; the game is paused.")
         return out
 
     def leave(self, seat: int) -> list[Message]:
         """Scenario B steps 4-7: LEAVE_REP to the leaver, CREATE_A_COMPUTER to the others."""
+        if self.expired.get(seat) == W_LEAVE:
+            raise too_late()
         self._require("player_left")
         if seat not in self.leavers:
             raise ProtocolError("not_leaving", "ask to leave with a game message first")
         self.leavers.remove(seat)
         self.empty_seats.append(seat)
-        out: list[Message] = [
-            self._envelope(seat, LEAVE_REP, "You left the game.", self.view(seat, "left"))
-        ]
+        said = "You left the game."
+        if self._expiring:
+            said = "Your LEAVE did not come in time; you have left the game."
+        out: list[Message] = [self._envelope(seat, LEAVE_REP, said, self.view(seat, "left"))]
         if self.leavers:
+            self.waits += 1  # a new wait: the next leaver's LEAVE
             self.next_state = PAUSED
-            self.player_left()
+            self._fire("player_left")
             return out
         voters = self.humans()
         if not voters:
             self.next_state = FINISHED
             return self._finish(out, "No human player remains.", reason="no_humans")
         self.next_state = VOTING
-        self.player_left()
+        self._fire("player_left")
         names = ", ".join(self.seats[s].name for s in self.empty_seats)
         for voter in voters:
             self._ask(Q_VOTE, voter, options=["yes", "no"])
@@ -519,6 +655,9 @@ class Game:
             self.next_state = VOTING
             self.vote_cast()
             return out
+        return self._computers_take_over(out)
+
+    def _computers_take_over(self, out: list[Message]) -> list[Message]:
         for empty in self.empty_seats:
             self.seats[empty].computer = True
         self.empty_seats.clear()
@@ -587,11 +726,15 @@ class Game:
             prompt += f" {self.seats[order[0]].name} wins!"
         self.questions.clear()
         self.next_state = FINISHED
-        self.trigger(self._finishing_trigger())
+        self._fire(self._finishing_trigger())
         # The shared machine would otherwise keep every game ever played alive.
         GAME_MACHINE.remove_model(self)
         self._broadcast(out, "game_over", prompt + " Game over.")
         return out
+
+    def _fire(self, trigger: str) -> None:
+        """Take ``trigger``'s row, or time_ran_out's when the clock made this move."""
+        self.trigger(TIME_RAN_OUT if self._expiring else trigger)
 
     def _finishing_trigger(self) -> str:
         return {
@@ -611,10 +754,12 @@ class Game:
         resume = self.resume or Resume(TURN)
         self.resume = resume if resume.state in (AWAITING_OPTION, AWAITING_CARDS) else None
         self.next_state = resume.state
-        self.vote_cast()
+        self._fire("vote_cast")
         asked = resume.question or Question(Q_TURN, self.table.current)
         self._ask(asked.kind, asked.seat, asked.options, asked.count)
         prompt = "A computer player takes the empty seat; the game resumes."
+        if self._expiring:
+            prompt = "Time ran out for the vote; a vote not cast counts as yes. " + prompt
         self._broadcast(out, "resumed", prompt, flag=GAME_CONTINUE)
         return out
 
@@ -637,6 +782,8 @@ class Game:
     ) -> None:
         """Every seated player gets the event and their own view; askees get their question."""
         public: dict[str, Any] | None = None  # built once, for the first person to tell
+        if any(not q.msg_id for q in self.questions.values()):
+            self.waits += 1  # a question asked anew: a new wait
         for seat, place in enumerate(self.seats):
             question = self.questions.get(seat)
             if place.computer or seat in self.empty_seats:

@@ -12,6 +12,7 @@ Decisions the rule sheet left open are written where they are enforced, marked
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -321,6 +322,26 @@ def drop(table: Table, seat: int, dropped: Sequence[Card]) -> None:
     for card in dropped:
         hand.remove(card)
         table.play_pile.append(card)
+
+
+def likely_request(hand: Sequence[Card], options: Sequence[str], rng: random.Random) -> str:
+    """The computer player's request: the colour held most, else any colour.
+
+    Also what the game names for a player whose clock ran out after an ``?``.
+    """
+    colours = Counter(c.colour for c in hand if c.colour in options)
+    if colours:
+        return colours.most_common(1)[0][0]
+    return rng.choice([c for c in COLOURS if c in options])
+
+
+def likely_drop(hand: Sequence[Card], count: int) -> list[Card]:
+    """The computer player's drop: from the colours held least, so the rest keep matching.
+
+    Also what the game drops for a player whose clock ran out on a drop.
+    """
+    held = Counter(c.colour for c in hand)
+    return sorted(normal_cards(hand), key=lambda c: (held[c.colour], c.text))[:count]
 
 
 def take_penalty(table: Table, seat: int) -> tuple[str, list[Card]]:

@@ -79,6 +79,8 @@ def to_snapshot(game: Game) -> dict[str, Any]:
         "votes": {str(k): v for k, v in game.votes.items()},
         "result": game.result,
         "moves": game.moves,
+        "idle": list(game.idle),
+        "expired": {str(k): v for k, v in game.expired.items()},
     }
 
 
@@ -120,6 +122,10 @@ def from_snapshot(data: dict[str, Any]) -> Game:
         game.votes = {int(k): v for k, v in data["votes"].items()}
         game.result = data["result"]
         game.moves = data["moves"]
+        # Snapshots written before the turn clock have neither: nobody ran out of time.
+        game.idle = list(data.get("idle", [0] * data["size"]))
+        game.expired = {int(k): v for k, v in data.get("expired", {}).items()}
+        game.waits = 0
     except (KeyError, TypeError, ValueError) as err:
         raise SnapshotError(f"damaged game snapshot: {err}") from None
     if data["state"] == FINISHED:

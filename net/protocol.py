@@ -49,6 +49,7 @@ ERROR_CODES: Final = {
     "bad_play": "neither one card nor a combination of two",
     "no_question": "an answer when no question is waiting",
     "stale_answer": "an answer quoting a message that is not the pending question",
+    "too_late": "an answer (or LEAVE) after the question's clock ran out: the game went on",
     "bad_answer": "an answer that is not one of the options",
     "not_playing": "the seat is not a human player in the game",
     "not_leaving": "LEAVE without first asking to leave",

@@ -28,6 +28,7 @@ from cardgame.fsm.game import (
     FINISHED,
     GAME_MACHINE,
     GAME_MESSAGE_REP,
+    LEAVE_DROPPED,
     PAUSED,
     Q_VOTE,
     QUESTION_FORMS,
@@ -438,7 +439,7 @@ class Room:
 
     async def _on_first_player_timeout(self, _: trio.CancelScope) -> None:
         if self.game.state == CHOOSING_FIRST:
-            await self._apply(None, None, lambda: self.game.choose_first(None),
+            await self._apply(None, None, self.game.expire,
                               {"action": "first_player_timeout"})  # fmt: skip
 
     async def _on_disconnected(self, conn: Connection) -> None:
@@ -475,7 +476,7 @@ class Room:
         log.info("room %s: %s did not come back; their seat is given up", self.room_id, player.name)
 
         def leave() -> list[Message]:
-            asked = [] if seat in game.leavers else game.request_leave(seat, dropped=True)
+            asked = [] if seat in game.leavers else game.request_leave(seat, LEAVE_DROPPED)
             return asked + game.leave(seat)
 
         await self._apply(None, None, leave, {"action": "grace_expired", "seat": seat})

@@ -101,6 +101,7 @@ EVENTS: dict[str, tuple[str, Callable[[Game], object]]] = {
     "request_leave": ("leave_requested", lambda g: g.request_leave(0)),
     "leave": ("player_left", lambda g: g.leave(1)),
     "vote": ("vote_cast", lambda g: g.vote(0, "yes")),
+    "time_ran_out": ("time_ran_out", lambda g: g.expire()),
 }
 
 

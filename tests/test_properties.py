@@ -1,4 +1,5 @@
-"""Properties over random games: conservation, termination, hidden information, determinism."""
+"""Properties over random games: conservation, termination, hidden information, determinism;
+any mix of answers and clocks running out keeps them."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import random
 import re
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from cardgame.fsm.bots import BotView, make_bot
 from cardgame.fsm.cards import FACES, parse_card
-from cardgame.fsm.game import FINISHED, PAUSED, VOTING, Game, ProtocolError
+from cardgame.fsm.game import FINISHED, PAUSED, VOTING, W_LEAVE, Game, ProtocolError, Question
 from cardgame.fsm.simulate import is_conserved
 
 CARD_TEXT = re.compile(
@@ -41,9 +43,13 @@ def step(game: Game, bots: dict) -> list:
     return game.answer(seat, question.msg_id, answer.data, answer.last_card)
 
 
-def leaks(game: Game, seat: int, message: dict) -> set[str]:
-    """Cards named in a message that the receiver may not know: held only by others."""
-    public = Counter(game.table.play_pile) + Counter(game.seats[seat].hand)
+def leaks(game: Game, seat: int, message: dict, shown: Counter | None = None) -> set[str]:
+    """Cards named in a message that the receiver may not know: held only by others.
+
+    ``shown``: cards that went onto the pile during the event, public even if a
+    reshuffle has since put them back in the market and a pick into a hand.
+    """
+    public = Counter(game.table.play_pile) + Counter(game.seats[seat].hand) + (shown or Counter())
     named = {parse_card(t) for t in CARD_TEXT.findall(json.dumps(message))}
     others = Counter()
     for other, s in enumerate(game.seats):
@@ -86,6 +92,54 @@ def test_same_seed_same_game(names, seed):
         log = []
         while game.state != FINISHED:
             log.extend(step(game, bots))
+        return log
+
+    assert play() == play()
+
+
+def step_or_expire(game: Game, bots: dict, rng: random.Random, rate: float) -> list:
+    """A bot's answer, or (with probability ``rate``) the clock running out instead."""
+    if rng.random() < rate:
+        return game.expire()
+    return step(game, bots)
+
+
+def hands(game: Game) -> list[Counter]:
+    return [Counter(s.hand) for s in game.seats]
+
+
+#: Clocks running out on this share of the questions at most: with more, hands grow
+#: faster than they are played and a game need not end (GameUnderFire tries any mix).
+EXPIRY_RATE = 0.25
+
+
+@SETTINGS
+@given(names=strategies, seed=st.integers(0, 2**32 - 1), rate=st.floats(0, EXPIRY_RATE))
+def test_any_mix_of_answers_and_expiries_conserves_hides_and_ends(names, seed, rate):
+    game, bots = bot_game(names, seed)
+    mix = random.Random(seed)
+    for _ in range(MOVE_BOUND):
+        if game.state == FINISHED:
+            break
+        before = hands(game)
+        out = step_or_expire(game, bots, mix, rate)
+        shown = sum((b - a for b, a in zip(before, hands(game), strict=True)), Counter())
+        for seat, message in out:
+            assert not leaks(game, seat, message, shown), (seat, message)
+        assert is_conserved(game)
+        assert game.state == FINISHED or game.awaited() is not None
+    assert game.state == FINISHED
+    assert game.result["ranking"][0]["cards"] == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(names=strategies, seed=st.integers(0, 2**32 - 1), rate=st.floats(0, EXPIRY_RATE))
+def test_same_seed_same_expiries_same_game(names, seed, rate):
+    def play() -> list:
+        game, bots = bot_game(names, seed)
+        mix, log = random.Random(seed), []
+        while game.state != FINISHED:
+            log.extend(step_or_expire(game, bots, mix, rate))
         return log
 
     assert play() == play()
@@ -139,6 +193,23 @@ class GameUnderFire(RuleBasedStateMachine):
             return
         assert game.state == PAUSED
         game.leave(seat)
+
+    @rule()
+    def the_clock_runs_out(self):
+        game = self.game
+        if game.state == FINISHED:
+            return
+        awaited = game.awaited()
+        asked = {s: q.msg_id for s, q in game.questions.items()}
+        game.expire()
+        if awaited.kind != W_LEAVE:  # the answer that comes now is too late
+            seat = awaited.seats[0]
+            if game.questions.get(seat, Question("", seat)).msg_id != asked[seat]:
+                before = json.dumps(self._snapshot())
+                with pytest.raises(ProtocolError) as refused:
+                    game.answer(seat, asked[seat], [])
+                assert refused.value.code == "too_late"
+                assert json.dumps(self._snapshot()) == before
 
     @rule(yes=st.booleans())
     def a_vote(self, yes):

@@ -130,7 +130,7 @@ def test_without_a_choice_the_first_player_is_random():
         game = Game(3, seed=seed)
         for name in ("ada", "bob", "cy"):
             game.join(name)
-        game.choose_first(None)
+        game.expire()
         firsts.add(game.table.current)
     assert firsts == {0, 1, 2}
 

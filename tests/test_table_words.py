@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cardgame.fsm.cards import cards
+from cardgame.fsm.game import LEAVE_DROPPED
 from cardgame.fsm.scenario import scenario
 
 
@@ -85,6 +86,6 @@ def test_a_successful_last_card_announcement_is_told_to_everyone():
 def test_a_dropped_player_whose_grace_ran_out_is_not_said_to_be_leaving():
     game = scenario({"ada": "red-cup blue-cup", "bob": "green-cross", "cy": "blue-cross"},
                     top="red-cross")  # fmt: skip
-    out = game.request_leave(1, dropped=True)
+    out = game.request_leave(1, LEAVE_DROPPED)
     assert "bob lost the connection and did not come back; the game is paused." in told(out, 0)
     assert "leaving" not in told(out, 0)
