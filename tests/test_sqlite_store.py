@@ -1,15 +1,16 @@
 """The SQLite store: what is written is read back in order; foreign files are never touched."""
 
 import hashlib
+import json
 import sqlite3
 
 import pytest
 import trio
 
 from cardgame.fsm.game import Game
-from cardgame.fsm.snapshot import to_snapshot
+from cardgame.fsm.snapshot import from_snapshot, to_snapshot
 from cardgame.net.protocol import encode
-from cardgame.net.sqlite_store import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+from cardgame.net.sqlite_store import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, SqliteStore
 from cardgame.net.store import StoreError
 
 
@@ -97,6 +98,62 @@ async def test_a_full_disk_fails_the_batch_with_its_own_error_and_the_store_goes
     small = {"cmd": "X", "msg_id": "1", "payload": {}}
     await store.record("r1", Game(2, seed=1), sent([(0, small)]))
     assert await store.messages_after("r1", 0, 0) == [small]
+    store.close()
+
+
+def message(msg_id: int) -> tuple[int, dict]:
+    return (0, {"cmd": "X", "msg_id": str(msg_id), "payload": {}})
+
+
+async def test_the_generator_state_is_written_when_it_changed_and_the_snapshot_stays_exact(
+    tmp_path,
+):
+    """The snapshot's random generator state has a column of its own, rewritten only
+    when the generator was used; a write that failed does not count as written."""
+    path = tmp_path / "g.db"
+    store = SqliteStore(path)
+    await store.add_room("r1", "kitchen", 2)
+    game = Game(2, seed=1)
+
+    def rng_on_file() -> str:
+        return store._db.execute("SELECT rng FROM games").fetchone()[0]
+
+    await store.record("r1", game, sent([message(1)]))
+    first = rng_on_file()
+    assert "rng" not in json.loads(store._db.execute("SELECT snapshot FROM games").fetchone()[0])
+    game.join("ada")  # no draw: the same state, not written again
+    await store.record("r1", game, sent([message(2)]))
+    assert rng_on_file() == first
+    game.table.rng.random()  # the generator moved (as a shuffle does)
+    with pytest.raises(sqlite3.IntegrityError):  # refused whole: nothing of it on file
+        await store.record("r1", game, sent([message(2)]))
+    assert rng_on_file() == first
+    await store.record("r1", game, sent([message(3)]))
+    assert rng_on_file() != first
+    store.close()
+
+    reopened = SqliteStore(path)
+    [room] = reopened.unfinished_rooms()
+    assert room.snapshot == to_snapshot(game)
+    assert from_snapshot(room.snapshot).table.rng.random() == game.table.rng.random()
+    reopened.close()
+
+
+def test_a_version_2_file_is_migrated_and_its_snapshots_read_as_written(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:2]:
+        db.executescript(migration)
+    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    db.execute("PRAGMA user_version=2")
+    snapshot = to_snapshot(Game(2, seed=3, room="r1"))
+    db.execute("INSERT INTO rooms (room_id, name, size, created) VALUES ('r1', 'k', 2, 0)")
+    db.execute("INSERT INTO games VALUES ('r1', ?)", (json.dumps(snapshot),))
+    db.close()
+    store = SqliteStore(path)
+    [room] = store.unfinished_rooms()
+    assert room.snapshot == snapshot
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     store.close()
 
 
