@@ -18,8 +18,10 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import trio
@@ -28,7 +30,7 @@ from cardgame.fsm.game import ProtocolError
 from cardgame.fsm.snapshot import SnapshotError
 
 from .config import ServerConfig
-from .connection import INTERNAL_ERROR, Connection, RateLimiter
+from .connection import INTERNAL_ERROR, TRY_AGAIN_LATER, Connection, RateLimiter
 from .protocol import check_name
 from .registry import make_registry
 from .room import Player, Room, hash_token, storage_refusal
@@ -166,10 +168,10 @@ class Lobby:
         """A room's task; whatever happens in it, no other room and no server notices."""
         try:
             await room.run()
-        except LeaseLost:
+        except* LeaseLost:  # raised in the room's nursery, so it comes in a group
             log.warning("room %s: another process runs it now; its players follow", room.room_id)
             room.give_up()
-        except Exception:
+        except* Exception:
             log.exception("room %s failed; its players are disconnected", room.room_id)
             for player in room.players:
                 if player.connection is not None:
@@ -200,6 +202,19 @@ class Lobby:
                       creation.summary(), skip=conn)  # fmt: skip
 
 
+async def refusing_storage_faults(
+    handle: Callable[[dict[str, Any]], Awaitable[None]], message: dict[str, Any]
+) -> None:
+    """A command that needed the database while it was away (a registry read, a
+    lookup of another process's room) is refused with ``storage_unavailable``: nothing
+    was done, and the connection stays open."""
+    try:
+        await handle(message)
+    except StorageUnavailable as err:
+        log.error("%s refused: %s", message["cmd"], err)
+        raise storage_refusal() from None
+
+
 class LobbyEndpoint:
     """What ``/lobby`` does with each command of one connection."""
 
@@ -212,7 +227,7 @@ class LobbyEndpoint:
     async def run(self) -> None:
         self.lobby.watchers.add(self.conn)
         try:
-            await self.conn.run(self.handle)
+            await self.conn.run(partial(refusing_storage_faults, self.handle))
         finally:
             self.lobby.abandon(self.conn)
             self.lobby.watchers.discard(self.conn)
@@ -316,11 +331,23 @@ class GameEndpoint:
 
     async def run(self) -> None:
         try:
-            await self.conn.run(self.handle)
+            await self.conn.run(self.join_or_try_later)
         finally:
             if self.room is not None:
                 with trio.CancelScope(shield=True), suppress(ProtocolError):  # room closed
                     await self.room.post("disconnected", self.conn)
+
+    async def join_or_try_later(self, message: dict[str, Any]) -> None:
+        """A ``JOIN_GAME`` that needed the database while it was away is refused with
+        ``storage_unavailable`` and the connection closed with 1013 (try again later):
+        the client's reconnection, with its backoff, is the retry."""
+        try:
+            await refusing_storage_faults(self.handle, message)
+        except ProtocolError as err:
+            if err.code != "storage_unavailable":
+                raise
+            self.conn.refuse(err, message["cmd"])
+            self.conn.close(TRY_AGAIN_LATER, "storage unavailable; try again later")
 
     async def handle(self, message: dict[str, Any]) -> None:
         cmd = message["cmd"]

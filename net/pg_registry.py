@@ -36,6 +36,8 @@ PUSH_BACKLOG: Final = 10_000
 LISTED: Final = 500
 #: Seconds the listening thread waits for a notification before checking it should stop.
 LISTEN_POLL: Final = 0.5
+#: Seconds between attempts to listen again once the database dropped the connection.
+LISTEN_AGAIN: Final = 1.0
 
 
 class PgRegistry:
@@ -125,20 +127,44 @@ class PgRegistry:
             db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(note)))
 
     async def _listen(self, *, task_status: trio.TaskStatus[None]) -> None:
-        """Other processes' pushes, told to this process's lobby watchers."""
-        try:
-            conn = await trio.to_thread.run_sync(
-                lambda: psycopg.connect(self.store.url, autocommit=True)
-            )
-        except psycopg.Error as err:
-            raise StoreError(f"{self.store.where}: cannot listen: {err}") from err
+        """Other processes' pushes, told to this process's lobby watchers.
+
+        A listening connection the database drops (restarted, failed over) is opened
+        again; pushes made meanwhile are not told here, but ``GET_ROOMS`` reads the
+        database and is true throughout."""
+        conn = await self._listening(first=True)
+        task_status.started()
+        while True:
+            try:
+                await self._relay(conn)
+            except psycopg.Error as err:
+                log.error("lobby pushes from other processes lost: %s; listening again", err)
+            conn = await self._listening(first=False)
+
+    async def _listening(self, first: bool) -> psycopg.Connection:
+        """A connection that ``LISTEN``s; at start a database that is away is an error,
+        later it is waited for."""
+
+        def connect() -> psycopg.Connection:
+            conn = psycopg.connect(self.store.url, autocommit=True)
+            conn.execute(f"LISTEN {CHANNEL}")
+            return conn
+
+        while True:
+            try:
+                return await trio.to_thread.run_sync(connect)
+            except psycopg.Error as err:
+                if first:
+                    raise StoreError(f"{self.store.where}: cannot listen: {err}") from err
+                log.error("cannot listen for lobby pushes: %s", err)
+            await trio.sleep(LISTEN_AGAIN)
+
+    async def _relay(self, conn: psycopg.Connection) -> None:
         stop = False
         token = trio.lowlevel.current_trio_token()
 
-        def listen() -> None:
+        def relay() -> None:
             try:
-                conn.execute(f"LISTEN {CHANNEL}")
-                trio.from_thread.run_sync(task_status.started, trio_token=token)
                 while not stop:
                     for note in conn.notifies(timeout=LISTEN_POLL):
                         trio.from_thread.run_sync(self._arrived, note.payload, trio_token=token)
@@ -146,7 +172,7 @@ class PgRegistry:
                 conn.close()
 
         try:
-            await trio.to_thread.run_sync(listen, abandon_on_cancel=True)
+            await trio.to_thread.run_sync(relay, abandon_on_cancel=True)
         finally:
             stop = True  # the abandoned thread ends within LISTEN_POLL
 

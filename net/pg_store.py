@@ -180,19 +180,28 @@ class PgStore:
         self.public_url = ""  # set by the server once it listens (leases.keep_leases)
         self._released: set[str] = set()  # rooms whose task ended: their leases go back
         try:
-            self._db = psycopg.connect(url, autocommit=True)
+            self._db = self._connect()
         except psycopg.Error as err:
             raise StoreError(f"cannot open {self.where}: {err}".strip()) from None
         self._free = [self._db]
         try:
             self._setup(readonly)
             for _ in range(CONNECTIONS - 1 if not readonly else 0):
-                self._free.append(psycopg.connect(url, autocommit=True))
+                self._free.append(self._connect())
         except BaseException:
             self.close()
             raise
         self._slots = trio.Semaphore(len(self._free))
         self._limiter = trio.CapacityLimiter(len(self._free))
+
+    def _connect(self) -> psycopg.Connection:
+        """A connection whose transaction, if this process stops halfway through one
+        (frozen, cut off), is ended by the database before the lease runs out: its lock
+        on a room's row would otherwise keep every other process from claiming it."""
+        db = psycopg.connect(self.url, autocommit=True)
+        idle = max(1, int(self.lease_seconds * 1000 / 3))
+        db.execute(f"SET idle_in_transaction_session_timeout = {idle}")
+        return db
 
     def _setup(self, readonly: bool) -> None:
         db = self._db
@@ -222,11 +231,24 @@ class PgStore:
         async with self._slots:
             conn = self._free.pop()
             try:
+                if conn.closed:  # lost with the database (restarted, failed over): again
+                    conn = await trio.to_thread.run_sync(self._connect, limiter=self._limiter)
                 return await trio.to_thread.run_sync(fn, conn, *args, limiter=self._limiter)
-            except psycopg.OperationalError as err:  # the database is away, full, failing
+            except psycopg.Error as err:
+                if not (isinstance(err, psycopg.OperationalError) or conn.closed):
+                    raise
+                # The database is away, full or failing, or ended this connection.
                 raise StorageUnavailable(f"{self.where}: the write failed: {err}") from err
             finally:
                 self._free.append(conn)
+
+    async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """A read, tried once more if it failed: a connection the database had ended
+        (restarted, failed over) is found so only when next used, and is replaced."""
+        try:
+            return await self._run(fn, *args)
+        except StorageUnavailable:
+            return await self._run(fn, *args)
 
     # -- writes (each fenced by the room's lease) -----------------------------------
 
@@ -371,7 +393,7 @@ class PgStore:
             ).fetchall()
             return [json.loads(body) for (body,) in rows]
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
         """The seat of a player of a finished game whose token hash matches, if any
@@ -386,7 +408,7 @@ class PgStore:
             ).fetchone()
             return row[0] if row and hmac.compare_digest(row[1], token_hash) else None
 
-        return await self._run(read)
+        return await self._read(read)
 
     def _rooms(
         self, db: psycopg.Connection, where: str = "", params: tuple[Any, ...] = ()
@@ -515,16 +537,16 @@ class PgStore:
             ).fetchone()
             return (False, None) if row is None else (row[0], row[1])
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        """One statement outside any room (the lobby registry's reads and writes)."""
+        """One read outside any room (the lobby registry's)."""
 
         def run(db: psycopg.Connection) -> list[tuple[Any, ...]]:
             cursor = db.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
 
-        return await self._run(run)
+        return await self._read(run)
 
     def make_registry(self, lobby: Any) -> Any:
         """The lobby registry every process on this database shares (``pg_registry``)."""

@@ -9,14 +9,20 @@ the process that runs it. ``test_pg_failover.py`` kills real processes.
 
 from __future__ import annotations
 
+import json
 from contextlib import AsyncExitStack
 
+import psycopg
+import pytest
 import trio
 from test_cli_play import Player, console, output
+from test_restart import RECONNECT
+from trio_websocket import ConnectionClosed
 
+from cardgame.cli import terminal
 from cardgame.cli.lines import ScriptedLines
 from cardgame.cli.terminal import TerminalClient
-from cardgame.net.client import GameClient, LobbyClient, ServerError, play_with_bot
+from cardgame.net.client import GameClient, LobbyClient, ServerError, Ticket, play_with_bot
 from cardgame.net.config import ServerConfig
 from cardgame.net.server import Server, serve
 from cardgame.net.store import open_store
@@ -122,9 +128,20 @@ async def test_an_unknown_room_is_unknown_on_every_process(pg_url):
         nursery.cancel_scope.cancel()
 
 
-async def test_the_terminal_client_waits_on_one_process_for_a_room_created_on_another(pg_url):
+async def test_the_terminal_client_waits_on_one_process_for_a_room_created_on_another(
+    pg_url, monkeypatch
+):
     """Scenario A in ``cardgame play``: ada's terminal is on b, bob creates on a; she
-    waits, is pushed the room, joins it (moved to a) and plays it to the end there."""
+    waits, is pushed the room, joins it (moved to a) and plays it to the end there: her
+    game connection, opened on b, follows ``moved`` to a."""
+    games: list[GameClient] = []
+
+    class Recorded(GameClient):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            games.append(self)
+
+    monkeypatch.setattr(terminal, "GameClient", Recorded)
     async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
         a, b = await start_processes(nursery, stack, pg_url, 2)
         player = Player({"menu": ["1"], "scenario_a": ["1"], "name": ["ada"]})
@@ -132,8 +149,11 @@ async def test_the_terminal_client_waits_on_one_process_for_a_room_created_on_an
         creating = trio.Event()
 
         async def bob() -> None:
-            async with LobbyClient.connect(a.url) as lobby:
+            async with LobbyClient.connect(a.url) as lobby, LobbyClient.connect(b.url) as look:
+                await look.get_rooms()  # watching b
                 await lobby.creating("bob")
+                # b lists the creation once it has been pushed there (a writes it first).
+                await next_push(look, "ROOM_BEING_CREATED")
                 creating.set()
                 await player.seen("wait_room").wait()  # ada is waiting: now create it
                 ticket = await lobby.create_room("bobs table", 2, "bob")
@@ -151,4 +171,114 @@ async def test_the_terminal_client_waits_on_one_process_for_a_room_created_on_an
         [final] = client.results
         assert [p["name"] for p in final["payload"]["data"]["players"]] == ["bob", "ada"]
         assert final["payload"]["data"]["result"]["reason"] == "won"
+        [game] = games
+        assert game.home == [b.url] and game.url == a.url + "/game" and game.moved == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_database_dropping_every_connection_mid_game_loses_nothing(pg_url):
+    """Every connection of both processes is ended by the database mid-game (as a
+    restart or a failover of PostgreSQL does): each process connects again, the game
+    completes with nothing lost or twice, and lobby pushes cross processes again."""
+    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        a, b = await start_processes(nursery, stack, pg_url, 2)
+        received = 0
+        halfway = trio.Event()
+        results = {}
+        with trio.fail_after(60):
+            async with LobbyClient.connect(a.url) as lobby:
+                tickets = [await lobby.create_room("hall", 3, "p0", computers=1)]
+            async with LobbyClient.connect(b.url) as lobby:
+                tickets.append(await lobby.join_room(tickets[0].room_id, "p1"))
+
+            async def player(seat: int) -> None:
+                nonlocal received
+                async with GameClient.connect(a.url, tickets[seat]) as client:
+                    original = client.receive
+
+                    async def counting() -> dict:
+                        nonlocal received
+                        message = await original()
+                        received += 1
+                        if received >= 15:
+                            halfway.set()
+                        return message
+
+                    client.receive = counting  # type: ignore[method-assign]
+                    results[seat] = (await play_on(client, seed=seat), client)
+
+            with psycopg.connect(pg_url, autocommit=True) as db:
+                async with trio.open_nursery() as players:
+                    for seat in range(2):
+                        players.start_soon(player, seat)
+                    await halfway.wait()
+                    ended = db.execute(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    ).fetchone()
+                    assert ended[0] >= 2 * 2  # each process's own, and its listener
+                for seat, (final, client) in results.items():
+                    assert event_of(final) == "game_over"
+                    ids = [int(m["msg_id"]) for m in client.received]
+                    assert ids == list(range(1, len(ids) + 1)) and client.duplicates == 0
+                    stored = db.execute(
+                        "SELECT body FROM messages WHERE room_id = %s AND seat = %s "
+                        "ORDER BY msg_id",
+                        (tickets[0].room_id, seat),
+                    ).fetchall()
+                    assert [json.loads(body) for (body,) in stored] == client.received
+                # Both listeners are back (each a backend whose last statement was LISTEN)
+                while db.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%%' "
+                    "AND datname = current_database()"
+                ).fetchone() != (2,):
+                    await trio.sleep(0.05)
+            async with LobbyClient.connect(b.url) as watcher, LobbyClient.connect(a.url) as ada:
+                await watcher.get_rooms()
+                creation = await ada.creating("ada")
+                assert (await next_push(watcher, "ROOM_BEING_CREATED"))["payload"][
+                    "data"
+                ] == creation
+        nursery.cancel_scope.cancel()
+
+
+async def test_while_the_database_is_away_commands_are_refused_and_a_game_waits(pg_cluster, pg_url):
+    """The database refuses every connection for a while (as while it restarts): the
+    lobby answers ``storage_unavailable`` and stays open, a ``JOIN_GAME`` that needs the
+    database is refused and closed with 1013 (try again later), a game holds its move;
+    once the database is back all goes on, with nothing lost."""
+    name = psycopg.conninfo.conninfo_to_dict(pg_url)["dbname"]
+    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        [a] = await start_processes(nursery, stack, pg_url, 1)
+        with trio.fail_after(60), psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
+            async with LobbyClient.connect(a.url) as lobby:
+                ticket = await lobby.create_room("hall", 2, "p0", computers=1)
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+                with pytest.raises(ServerError) as refused:
+                    await lobby.get_rooms()
+                assert refused.value.code == "storage_unavailable"
+
+                elsewhere = Ticket("0badc0de", ticket.user_id, ticket.token)
+                async with GameClient.connect(a.url, elsewhere) as lost:
+                    refusal = await lost.receive()
+                    assert refusal["payload"]["data"]["code"] == "storage_unavailable"
+                    with pytest.raises(ConnectionClosed) as closed:
+                        await lost.receive()
+                    assert closed.value.reason.code == 1013
+
+                async with GameClient.connect(a.url, ticket, backoff=RECONNECT) as client:
+                    while not any(
+                        e["payload"]["data"]["code"] == "storage_unavailable" for e in client.errors
+                    ):
+                        await client.receive()  # the game's first write is held
+                    admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                    final = await play_on(client)
+                assert event_of(final) == "game_over"
+                ids = [int(m["msg_id"]) for m in client.received]
+                assert ids == list(range(1, len(ids) + 1)) and client.duplicates == 0
+                await lobby.get_rooms()  # the same lobby connection, answered again
         nursery.cancel_scope.cancel()

@@ -18,7 +18,7 @@ from cardgame.cli.main import main
 from cardgame.fsm.game import Game
 from cardgame.net.client import GameClient
 from cardgame.net.config import ServerConfig
-from cardgame.net.pg_store import SCHEMA_VERSION, PgStore
+from cardgame.net.pg_store import FENCE, SCHEMA_VERSION, PgStore
 from cardgame.net.protocol import encode
 from cardgame.net.server import serve
 from cardgame.net.store import LeaseLost, StoreError, open_store
@@ -143,6 +143,29 @@ async def test_a_write_after_the_lease_ran_out_is_refused_and_another_process_ta
         assert [(m["msg_id"], m["cmd"]) for m in messages] == [("1", "X"), ("2", "Y")]
         assert await second.renew(["r1"]) == {"r1"}
     finally:
+        first.close()
+        second.close()
+
+
+async def test_a_process_frozen_inside_a_write_does_not_hold_its_room_for_ever(pg_url):
+    """A process stopped halfway through a write holds the room's row lock, which every
+    claim needs: the database ends that transaction once it has been idle a third of
+    the lease, so the room can be claimed once the lease has run out."""
+    first, second = PgStore(pg_url, lease_seconds=0.9), PgStore(pg_url, lease_seconds=0.9)
+    frozen = first._connect()  # as each of first's connections is set up
+    try:
+        await first.add_room("r1", "kitchen", 2)
+        frozen.execute("BEGIN")
+        assert frozen.execute(FENCE, ("r1", first.process_id)).fetchone() == (1,)
+        with trio.fail_after(20):
+            await trio.to_thread.run_sync(expire, pg_url, "r1", abandon_on_cancel=True)
+            [taken] = await second.claim("r1")
+        assert taken.room_id == "r1"
+        with pytest.raises(psycopg.Error):
+            frozen.execute("COMMIT")  # woken: its transaction is gone
+        assert frozen.closed
+    finally:
+        frozen.close()
         first.close()
         second.close()
 
