@@ -142,9 +142,7 @@ async def test_a_read_only_database_file_is_named_as_the_problem():
 # -- no store read for a room nobody knows --------------------------------------------
 
 
-async def test_a_flood_of_join_game_for_unknown_rooms_never_reads_the_store(
-    start_server, tmp_path
-):
+async def test_a_flood_of_join_game_for_unknown_rooms_never_reads_the_store(start_server, tmp_path):
     store = SqliteStore(tmp_path / "games.db")
     calls: list[tuple[str, tuple]] = []
     original = store._run
