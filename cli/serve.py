@@ -77,7 +77,10 @@ async def run_server(config: ServerConfig, store: Store, db: str) -> None:
     async with trio.open_nursery() as nursery:
         server = await nursery.start(serve, config, store)
         tune_gc()
-        click.echo(f"cardgame listening on ws://{config.host}:{server.port} (/lobby, /game)")
+        click.echo(
+            f"cardgame listening on ws://{config.host}:{server.port} (/lobby, /game); "
+            f"play in a browser: http://{config.host}:{server.port}/"
+        )
         click.echo(f"database: {db}")
         for room in server.restored:
             players = ", ".join(p.name for p in room.players)
@@ -161,7 +164,8 @@ def serve(
     verbose: bool,
     **limits: float,
 ) -> None:
-    """Run the Discard server: ws://HOST:PORT/lobby and /game.
+    """Run the Discard server: ws://HOST:PORT/lobby and /game, and the web client at
+    http://HOST:PORT/ (open it in a browser to play).
 
     Example: cardgame serve --host 0.0.0.0 --port 8888
     """

@@ -6,8 +6,8 @@ room's task. Stopping (SIGINT/SIGTERM in ``cardgame serve``, or
 :meth:`Server.shutdown`) first stops accepting, then closes each connection with
 1001 "going away" and then cancels the nursery.
 
-A plain HTTP request (no WebSocket upgrade) on the same port goes to
-:func:`plain_http`, under the same connection limits.
+A plain HTTP request (no WebSocket upgrade) on the same port gets the web client's
+files (:class:`~cardgame.net.web.WebPage`), under the same connection limits.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from .connection import GOING_AWAY, INTERNAL_ERROR, Connection, watch_clocks
 from .lobby import GameEndpoint, Lobby, LobbyEndpoint
 from .room import Room
 from .store import StorageUnavailable, Store, open_store
-from .transport import Gate, HttpRequest, Transport, descriptor_budget
+from .transport import Gate, Transport, descriptor_budget
+from .web import WebPage
 
 log = logging.getLogger("cardgame.net")
 
@@ -73,17 +74,6 @@ class Server:
         self._nursery.cancel_scope.cancel()
 
 
-async def plain_http(stream: trio.SocketStream, request: HttpRequest) -> None:
-    """What a request without a WebSocket upgrade gets."""
-    body = b"cardgame serves WebSocket endpoints /lobby and /game\n"
-    head = (
-        "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nConnection: close\r\n"
-        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    with trio.move_on_after(5):
-        await stream.send_all(head.encode() + body)
-
-
 async def _handle(
     lobby: Lobby, config: ServerConfig, request: WebSocketRequest, address: str
 ) -> None:
@@ -130,11 +120,13 @@ async def serve(
             config.host,
             config.port,
             partial(_handle, lobby, config),
-            plain_http,
+            WebPage(),
             nursery,
         )
         server = Server(lobby, listener, nursery, restored)
         await nursery.start(lobby.registry.run, config.public_url or server.url)
         # cardgame serve prints this line for people; the log keeps it for debugging only.
-        log.debug("listening on ws://%s:%d (/lobby, /game)", config.host, server.port)
+        log.debug(
+            "listening on ws://%s:%d (/lobby, /game, the page at /)", config.host, server.port
+        )
         task_status.started(server)

@@ -1,0 +1,175 @@
+// The web client: the lobby until a seat is taken, then the seat's game, kept in the
+// browser's storage so that a reload or a dropped connection resumes exactly where the
+// game was. Everything here comes from specs/protocol.md.
+
+import { GameLink } from "./protocol.js";
+import { Lobby } from "./lobby.js";
+import { Table } from "./table.js";
+import { drawLog, lineFor } from "./log.js";
+import { forgetSeat, loadSeat, newSeat, saveSeat } from "./storage.js";
+
+const $ = (id) => document.getElementById(id);
+const NOTICES = new Set(["picked", "away", "back"]);
+
+function status(text) {
+  $("status").textContent = text || "";
+  $("status").hidden = !text;
+  document.body.classList.toggle("reconnecting", Boolean(text));
+}
+
+class App {
+  constructor() {
+    this.seat = null;
+    this.link = null;
+    this.lobby = new Lobby({ onSeat: (t, n, r) => this.seated(t, n, r), status });
+    this.table = new Table({
+      onAnswer: (replyTo, data, lastCard) => this.answer(replyTo, data, lastCard),
+      onLeave: () => this.leave(),
+    });
+    $("to-lobby").addEventListener("click", () => this.toLobby());
+  }
+
+  start() {
+    const seat = loadSeat();
+    if (seat) this.play(seat);
+    else this.lobby.show();
+  }
+
+  seated(ticket, name, roomName) {
+    this.lobby.hide();
+    const seat = newSeat(ticket, name, roomName);
+    saveSeat(seat);
+    this.play(seat);
+  }
+
+  play(seat) {
+    this.seat = seat;
+    this.draw();
+    if (seat.result || seat.over) return;
+    status("Connecting to the game…");
+    this.link = new GameLink(seat, {
+      message: (m) => this.message(m),
+      down: () => status("Connection lost: reconnecting…"),
+      gone: (error) => this.gone(error),
+      save: () => saveSeat(seat),
+    });
+    this.link.start();
+  }
+
+  message(message) {
+    const seat = this.seat;
+    const { cmd, payload } = message;
+    const data = payload.data;
+    if (cmd === "JOIN_GAME_REP" || cmd === "GET_ROOMATES_REP") {
+      seat.roommates = data;
+      if (cmd === "JOIN_GAME_REP" && data.reply_to === this.link.joinId) {
+        status(null);
+        if (seat.question && data.pending_question !== seat.question.msg_id) seat.question = null;
+      }
+      this.draw();
+      return;
+    }
+    const line = lineFor(message);
+    if (line) seat.log.push(line);
+    if (cmd !== "ERROR" && data && typeof data === "object") this.observe(message);
+    this.draw();
+  }
+
+  // A numbered game message: the view, the question, the notices, the end.
+  observe(message) {
+    const seat = this.seat;
+    const { cmd, payload } = message;
+    const data = payload.data;
+    const event = data.event;
+    if (event === "picked") {
+      if (seat.view) Object.assign(seat.view, { hand: data.hand, top_card: data.top_card });
+      return;
+    }
+    if (event === "away" || event === "back") {
+      const away = new Set(seat.away || []);
+      if (event === "away") away.add(data.player);
+      else away.delete(data.player);
+      seat.away = [...away];
+      return;
+    }
+    if (data.players) seat.view = data;
+    if (payload.flag === "USER_INPUT_CONTINUE") seat.question = message;
+    else if (!NOTICES.has(event)) seat.question = null;
+    if (event === "game_over") {
+      seat.result = data.result;
+      this.link.stop();
+      status(null);
+    }
+    if (event === "paused" && seat.leave && seat.leave.stage === "asked") this.link.leave();
+    if (cmd === "LEAVE_REP") {
+      seat.over = "left";
+      this.link.stop();
+      status(null);
+    }
+  }
+
+  gone(error) {
+    this.seat.log.push({ text: `The server refused: ${error.payload.prompt}`, kind: "refused" });
+    this.seat.over = error.payload.data.code;
+    this.seat.question = null;
+    saveSeat(this.seat);
+    status(null);
+    this.draw();
+  }
+
+  answer(replyTo, data, lastCard) {
+    this.link.answer(replyTo, data, lastCard);
+    this.seat.question = null; // answered: the server's reply comes next
+    saveSeat(this.seat);
+    this.draw();
+  }
+
+  leave() {
+    this.link.askToLeave();
+    this.draw();
+  }
+
+  toLobby() {
+    if (this.link) this.link.stop();
+    this.link = null;
+    this.seat = null;
+    forgetSeat();
+    $("table").hidden = true;
+    $("room").hidden = true;
+    $("result").hidden = true;
+    drawLog($("log"), []);
+    this.lobby.show();
+  }
+
+  draw() {
+    const seat = this.seat;
+    drawLog($("log"), seat.log);
+    const room = seat.roommates;
+    $("room").hidden = Boolean(seat.view) || Boolean(seat.over);
+    $("room-title").textContent = `Room “${(room && room.room_name) || seat.roomName}”`;
+    if (room) {
+      const computers = room.computers ? ` ${room.computers} computer player(s) sit once the people have.` : "";
+      $("room-seats").textContent = `Waiting for ${room.seats_left} more player(s).${computers}`;
+      $("roommates").replaceChildren(
+        ...room.players.map((p, n) => {
+          const item = document.createElement("li");
+          const marks = [n === room.you ? "(you)" : "", p.computer ? "(computer)" : "",
+            p.connected || p.computer ? "" : "(not connected)"].filter(Boolean).join(" ");
+          item.textContent = `${p.name} ${marks}`;
+          return item;
+        }),
+      );
+    }
+    this.table.draw(seat);
+    if (seat.over) {
+      $("result").hidden = false;
+      if (!seat.result) {
+        $("result-title").textContent = seat.over === "left" ? "You left the game." : "This seat is no longer in a game.";
+        $("ranking").replaceChildren();
+      }
+      $("leave").hidden = true;
+    }
+  }
+}
+
+new App().start();
