@@ -19,6 +19,7 @@ browser revalidates, and gets 304 while the file is unchanged).
 from __future__ import annotations
 
 import hashlib
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,10 +104,9 @@ class WebPage:
         if request.method == "HEAD":
             body = b""
         with trio.move_on_after(SEND_TIMEOUT):
-            try:
+            # a browser that went away has nothing more to be told
+            with suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 await stream.send_all(head + body)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass  # the browser went away; nothing to tell it
 
     def answer(self, request: HttpRequest) -> tuple[str, dict[str, str], bytes]:
         """The status line's tail, the headers and the body for one request."""

@@ -14,10 +14,9 @@ import zipfile
 from pathlib import Path
 
 import trio
+from rawws import witness_game
 
 from cardgame.net.web import WEB_DIR
-
-from rawws import witness_game
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["app.js", "protocol.js", "storage.js", "cards.js", "rules.js", "lobby.js", "table.js",
