@@ -117,7 +117,8 @@ def _move_words(move: dict[str, Any], names: list[str]) -> str:
             "last_card") else "."))  # fmt: skip
     said = {"leave": "asks to leave", "LEAVE": "leaves", "begin": "The game begins",
             "first_player_timeout": "Nobody chose who plays first: chosen at random",
-            "grace_expired": "did not come back in time"}.get(action, action)  # fmt: skip
+            "grace_expired": "did not come back in time",
+            "time_ran_out": "ran out of time"}.get(action, action)  # fmt: skip
     return f"{said}." if action in ("begin", "first_player_timeout") else f"{who} {said}."
 
 

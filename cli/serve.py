@@ -146,8 +146,16 @@ def limit_options(command):
                    "rooms go on elsewhere after it.")  # fmt: skip
 @click.option("--roommates-interval", default=4.0, show_default=True, type=float,
               help="Seconds between roommate lists while a room fills.")  # fmt: skip
-@click.option("--first-player-timeout", default=30.0, show_default=True, type=float,
-              help="Seconds the creator has to pick who plays first.")  # fmt: skip
+@click.option("--turn-seconds", default=45.0, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds each question allows (a turn, a request, a drop, the first "
+                   "player, a vote; a leaver's LEAVE), unless the room chose its own; when "
+                   "they run out the game goes on (a card is drawn for the player…).")  # fmt: skip
+@click.option("--idle-turns", default=3, show_default=True, type=click.IntRange(min=0),
+              help="Turns in a row a player may let run out before they are treated as "
+                   "having left and the others vote on a computer (0: never).")  # fmt: skip
+@click.option("--seat-wait", default=120.0, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds a reserved seat may go without connecting to the game before "
+                   "it is freed for somebody else.")  # fmt: skip
 @click.option("--grace-period", default=60.0, show_default=True, type=float,
               help="Seconds a dropped player's seat is held.")  # fmt: skip
 @limit_options
@@ -157,7 +165,9 @@ def serve(
     port: int,
     db: str | None,
     roommates_interval: float,
-    first_player_timeout: float,
+    turn_seconds: float,
+    idle_turns: int,
+    seat_wait: float,
     grace_period: float,
     public_url: str,
     lease: float,
@@ -181,7 +191,9 @@ def serve(
         host=host,
         port=port,
         roommates_interval=roommates_interval,
-        first_player_timeout=first_player_timeout,
+        turn_seconds=turn_seconds,
+        idle_turns=idle_turns,
+        seat_wait=seat_wait,
         grace_period=grace_period,
         public_url=public_url.rstrip("/"),
         lease_seconds=lease,

@@ -355,7 +355,8 @@ class Game:
         self.next_state = CHOOSING_FIRST
         self.player_joined()
         self._ask(Q_FIRST_PLAYER, 0, options=list(range(self.size)))
-        self._broadcast(out, "game_begin", "The game begins.")
+        creator = self.seats[0].name
+        self._broadcast(out, "game_begin", f"The game begins. {creator} chooses who plays first.")
         return seat, out
 
     def answer(self, seat: int, reply_to: str, data: Any, last_card: bool = False) -> list[Message]:

@@ -170,10 +170,19 @@ class LobbyClient(_Endpoint):
         await self.request("CANCEL_CREATE")
 
     async def create_room(
-        self, room_name: str, players: int, user_name: str, computers: int = 0
+        self,
+        room_name: str,
+        players: int,
+        user_name: str,
+        computers: int = 0,
+        turn_seconds: int | None = None,
     ) -> Ticket:
+        """A room, and the creator's seat in it; ``turn_seconds``: its clock (else the
+        server's)."""
         data = {"room_name": room_name, "num_of_players": players, "user_name": user_name,
                 "computers": computers}  # fmt: skip
+        if turn_seconds is not None:
+            data["turn_seconds"] = turn_seconds
         return Ticket(**(await self.request("CREATE_A_ROOM", data))["payload"]["data"])
 
     async def join_room(self, room_id: str, user_name: str, hops: int = MOVED_AT_ONCE) -> Ticket:
@@ -447,7 +456,7 @@ class GameClient(_Endpoint):
 
 
 #: Refusals of an answer that leave its question pending (the answer, not the moment,
-#: was wrong); after ``no_question`` or ``stale_answer`` the question is gone.
+#: was wrong); after ``no_question``, ``stale_answer`` or ``too_late`` the question is gone.
 ANSWER_REFUSED: Final = frozenset({"bad_answer", "bad_card", "bad_play", "not_in_hand"})
 
 #: Refusals of JOIN_GAME after which reconnecting cannot help.

@@ -11,8 +11,14 @@ class ServerConfig:
     port: int = 8888
     #: Seconds between roommate lists sent to a connected player while the room fills.
     roommates_interval: float = 4.0
-    #: Seconds the creator has to choose the first player before it is random.
-    first_player_timeout: float = 30.0
+    #: Seconds each question allows (turn, request, drop, first player, vote) and a leaver
+    #: has to send LEAVE, in a room created without its own ``turn_seconds``.
+    turn_seconds: float = 45.0
+    #: Turns in a row a player may let the clock run out before they are treated as
+    #: having left (the others vote on a computer); 0: never.
+    idle_turns: int = 3
+    #: Seconds a reserved seat may go without connecting to /game before it is freed.
+    seat_wait: float = 120.0
     #: Seconds a dropped player's seat is held before it counts as a leave.
     grace_period: float = 60.0
     #: Frames longer than this (in characters) are refused with ``too_large``.

@@ -295,9 +295,10 @@ class LobbyEndpoint:
             raise ProtocolError("bad_size", "leave at least one seat for a person")
         lobby.may_create(self.conn.address)
         room_id = secrets.token_hex(4)
-        room = Room(room_id, room_name, size, computers, lobby.store, lobby.config)
+        room = Room(room_id, room_name, size, computers, lobby.store, lobby.config,
+                    turn_seconds=data.get("turn_seconds"))  # fmt: skip
         try:
-            await lobby.store.add_room(room_id, room_name, size, computers)
+            await lobby.store.add_room(room_id, room_name, size, computers, room.turn_seconds)
         except StorageUnavailable as err:  # nothing written, nothing created
             log.error("room %s was not saved: %s", room_id, err)
             raise storage_refusal() from None

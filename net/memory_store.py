@@ -22,13 +22,26 @@ class MemoryStore:
         self.outboxes: defaultdict[tuple[str, int], list[Envelope]] = defaultdict(list)
         self.players: dict[tuple[str, str], tuple[int, str]] = {}
 
-    async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
+    async def add_room(
+        self,
+        room_id: str,
+        name: str,
+        size: int,
+        computers: int = 0,
+        turn_seconds: float | None = None,
+    ) -> None:
         return None
 
     async def add_player(
         self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
     ) -> None:
         self.players[room_id, user_id] = (seat, token_hash)
+
+    async def free_seat(self, room_id: str, user_id: str) -> None:
+        freed, _ = self.players.pop((room_id, user_id))
+        for key, (seat, token_hash) in list(self.players.items()):
+            if key[0] == room_id and seat > freed:
+                self.players[key] = (seat - 1, token_hash)
 
     async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
         seat, stored = self.players.get((room_id, user_id), (None, ""))

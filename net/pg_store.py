@@ -48,7 +48,7 @@ from .store import (
     StoreError,
 )
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 #: Names this database as ours (the row of ``cardgame_schema``).
 APPLICATION: Final = "cardgame"
 #: Serialises migrations of processes started at once (pg_advisory_xact_lock key).
@@ -116,6 +116,11 @@ MIGRATIONS: Final = [
         process_id   text NOT NULL,
         created      double precision NOT NULL
     );
+    """,
+    # 2: a room keeps its clock (seconds per question, chosen at creation); NULL in
+    # rooms from before: the server's --turn-seconds.
+    """
+    ALTER TABLE rooms ADD COLUMN turn_seconds double precision;
     """,
 ]
 
@@ -276,16 +281,25 @@ class PgStore:
     async def _write(self, room_id: str, statements: list[Statement]) -> None:
         await self._run(self._fenced, room_id, statements)
 
-    async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
+    async def add_room(
+        self,
+        room_id: str,
+        name: str,
+        size: int,
+        computers: int = 0,
+        turn_seconds: float | None = None,
+    ) -> None:
         def insert(db: psycopg.Connection) -> None:
             db.execute(
-                "INSERT INTO rooms (room_id, name, size, computers, created, owner, lease_until) "
-                "VALUES (%s, %s, %s, %s, %s, %s, clock_timestamp() + make_interval(secs => %s))",
+                "INSERT INTO rooms (room_id, name, size, computers, turn_seconds, created, owner, "
+                "lease_until) VALUES "
+                "(%s, %s, %s, %s, %s, %s, %s, clock_timestamp() + make_interval(secs => %s))",
                 (
                     room_id,
                     name,
                     size,
                     computers,
+                    turn_seconds,
                     time.time(),
                     self.process_id,
                     self.lease_seconds,
@@ -301,6 +315,14 @@ class PgStore:
             "INSERT INTO players (room_id, user_id, seat, name, token_hash) VALUES (%s,%s,%s,%s,%s)"
         )
         await self._write(room_id, [(sql, (room_id, user_id, seat, name, token_hash))])
+
+    async def free_seat(self, room_id: str, user_id: str) -> None:
+        await self._write(room_id, [
+            ("UPDATE players SET seat = seat - 1 WHERE room_id = %s AND seat > "
+             "(SELECT seat FROM players WHERE room_id = %s AND user_id = %s)",
+             (room_id, room_id, user_id)),
+            ("DELETE FROM players WHERE room_id = %s AND user_id = %s", (room_id, user_id)),
+        ])  # fmt: skip
 
     async def record(
         self,
@@ -414,9 +436,9 @@ class PgStore:
         self, db: psycopg.Connection, where: str = "", params: tuple[Any, ...] = ()
     ) -> list[StoredRoom]:
         rooms = []
-        for room_id, name, size, computers, finished, result, snapshot, logged in db.execute(
-            "SELECT r.room_id, r.name, r.size, r.computers, r.finished, r.result, g.snapshot, "
-            "(SELECT count(*) FROM moves m WHERE m.room_id = r.room_id) "
+        for room_id, name, size, computers, turn, finished, result, snapshot, logged in db.execute(
+            "SELECT r.room_id, r.name, r.size, r.computers, r.turn_seconds, r.finished, r.result, "
+            "g.snapshot, (SELECT count(*) FROM moves m WHERE m.room_id = r.room_id) "
             f"FROM rooms r LEFT JOIN games g USING (room_id) {where} ORDER BY r.created",
             params,
         ).fetchall():
@@ -439,6 +461,7 @@ class PgStore:
                     players,
                     computers,
                     logged,
+                    turn,
                 )  # fmt: skip
             )
         return rooms

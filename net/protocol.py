@@ -23,6 +23,9 @@ MAX_NAME: Final = names.MAX_NAME
 MAX_ID: Final = 64
 #: The largest message number (JavaScript's largest safe integer; SQLite's INTEGER holds it).
 MAX_MSG_ID: Final = 2**53 - 1
+#: The seconds a room may give each question (CREATE_A_ROOM's ``turn_seconds``).
+MIN_TURN_SECONDS: Final = 10
+MAX_TURN_SECONDS: Final = 600
 
 #: Every error code the server sends, with what it means (``specs/protocol.md`` lists them).
 ERROR_CODES: Final = {
@@ -120,6 +123,11 @@ LOBBY_COMMANDS: Final = {
                 "num_of_players": {"type": "integer", "minimum": 2, "maximum": 8},
                 "user_name": _NAME,
                 "computers": {"type": "integer", "minimum": 0, "maximum": 7},
+                "turn_seconds": {
+                    "type": "integer",
+                    "minimum": MIN_TURN_SECONDS,
+                    "maximum": MAX_TURN_SECONDS,
+                },
             },
             ["room_name", "num_of_players", "user_name"],
         ),
@@ -197,6 +205,18 @@ def _NULL_OR(schema: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - reads li
 
 
 #: The data of every game message: the receiving player's view, never another's hand.
+#: What the table waits for, from whom, and for how long (every view carries it).
+CLOCK: Final = {
+    "type": "object",
+    "properties": {
+        "waiting_for": {"enum": ["first_player", "turn", "request", "drop", "vote", "leave"]},
+        "seats": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "seconds": {"type": "number", "minimum": 0},
+        "seconds_left": {"type": "number", "minimum": 0},
+    },
+    "required": ["waiting_for", "seats", "seconds", "seconds_left"],
+    "additionalProperties": False,
+}
 GAME_VIEW: Final = {
     "type": "object",
     "properties": {
@@ -236,6 +256,10 @@ GAME_VIEW: Final = {
         "question": {"enum": ["first_player", "turn", "request", "drop", "vote"]},
         "count": {"type": "integer", "minimum": 1},
         "result": {"type": "object"},
+        # On a question: the seconds it allows, and those left when it was sent.
+        "seconds": {"type": "number", "minimum": 0},
+        "seconds_left": {"type": "number", "minimum": 0},
+        "clock": _NULL_OR(CLOCK),
     },
     "required": [
         "top_card",
@@ -316,6 +340,12 @@ _ROOMMATES: Final = {
         # In JOIN_GAME_REP: the msg_id of the question pending for this seat, so a
         # resuming client knows whether its last answer was applied or must be resent.
         "pending_question": _NULL_OR({"type": "string"}),
+        # In JOIN_GAME_REP: the seconds this seat's own wait (its pending question, or
+        # its LEAVE) allows and those left now; null when nothing waits on it.
+        "seconds": _NULL_OR({"type": "number", "minimum": 0}),
+        "seconds_left": _NULL_OR({"type": "number", "minimum": 0}),
+        # In JOIN_GAME_REP during a game: what the table waits for (as in a view).
+        "clock": _NULL_OR(CLOCK),
         # In JOIN_GAME_REP: this seat asked to leave and LEAVE has not arrived yet.
         "leaving": {"type": "boolean"},
         # In JOIN_GAME_REP: the msg_id of the JOIN_GAME it answers, so a client tells

@@ -3,9 +3,10 @@
 Connections never touch the game. They post events to the room's inbox; the room
 task applies them one at a time, lets computer seats answer, records the result in
 the store (awaited: written before sent), and only then delivers each message to
-its player's connection. Timers — the roommates ticker, the first-player timeout,
-the grace period of a dropped player — are tasks in the room's nursery that post
-events too, so the game is only ever touched by one task.
+its player's connection. Timers — the roommates ticker, the game's clock on every
+question and the reserved seats' clocks (``clocks.py``), the grace period of a dropped
+player — are tasks in the room's nursery that post events too, so the game is only
+ever touched by one task.
 """
 
 from __future__ import annotations
@@ -24,15 +25,19 @@ import trio
 
 from cardgame.fsm.bots import Bot, drive, make_bot
 from cardgame.fsm.game import (
-    CHOOSING_FIRST,
     FINISHED,
     GAME_MACHINE,
     GAME_MESSAGE_REP,
     LEAVE_DROPPED,
+    LEAVE_IDLE,
     PAUSED,
     Q_VOTE,
     QUESTION_FORMS,
+    TURN_QUESTIONS,
+    USER_INPUT_CONTINUE,
+    W_LEAVE,
     WAITING,
+    Awaited,
     Game,
     Message,
     ProtocolError,
@@ -41,6 +46,7 @@ from cardgame.fsm.names import looks_alike
 from cardgame.fsm.snapshot import from_snapshot
 from cardgame.fsm.story import told_to_all
 
+from .clocks import GameClock, SeatClocks, same_wait
 from .config import ServerConfig
 from .connection import GOING_AWAY, NORMAL_CLOSURE, REPLACED, Connection
 from .protocol import encode, envelope
@@ -99,6 +105,7 @@ class Room:
         config: ServerConfig,
         seed: int | None = None,
         game: Game | None = None,
+        turn_seconds: float | None = None,
     ) -> None:
         self.room_id = room_id
         self.name = name
@@ -117,7 +124,10 @@ class Room:
         self._send, self._inbox = trio.open_memory_channel[tuple[Any, ...]](1024)
         self._nursery: trio.Nursery | None = None
         self._tickers: list[trio.CancelScope] = []
-        self._first_player_timer = trio.CancelScope()
+        #: Seconds each question allows (a room setting, chosen at creation).
+        self.turn_seconds = config.turn_seconds if turn_seconds is None else turn_seconds
+        self._clock: GameClock | None = None  # set once the room task runs
+        self._seat_clocks: SeatClocks | None = None
         self._grace: dict[int, trio.CancelScope] = {}  # seats held for a dropped player
         self._told_away: set[int] = set()  # seats the others were told are away
         self._unattended: trio.CancelScope | None = None  # a filling room with nobody in it
@@ -140,7 +150,7 @@ class Room:
         """
         game = from_snapshot(stored.snapshot) if stored.snapshot is not None else None
         room = cls(stored.room_id, stored.name, stored.size, stored.computers, store, config,
-                   game=game)  # fmt: skip
+                   game=game, turn_seconds=stored.turn_seconds)  # fmt: skip
         for p in stored.players:
             room.players.append(Player(p["seat"], p["name"], p["user_id"], p["token_hash"]))
         if room.seats_left() == 0:
@@ -194,6 +204,8 @@ class Room:
             self.players.remove(player)  # not written: the seat is not taken
             log.error("room %s: a seat for %s was not saved: %s", self.room_id, name, err)
             raise storage_refusal() from None
+        if self._seat_clocks is not None:
+            self._seat_clocks.start(player.user_id)
         if self.seats_left() == 0:
             self._seat_computers()
         return player, token
@@ -235,6 +247,11 @@ class Room:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self._clock = GameClock(nursery, self.post, self.turn_seconds)
+                self._seat_clocks = SeatClocks(nursery, self.post, self.config.seat_wait)
+                if self.game.state == WAITING:  # restored: every reserved seat waits anew
+                    for player in self.human_players():
+                        self._seat_clocks.start(player.user_id)
                 self._watch_unattended()
                 if self.restored:
                     await self._carry_on()
@@ -296,8 +313,7 @@ class Room:
         dropped, and the others are told so ("not back yet after a server restart"):
         each "back" then follows an "away".
         """
-        if self.game.state == CHOOSING_FIRST:
-            self._start_first_player_timer()
+        self._follow_clock()  # afresh: the whole time again, from the restart on
         notices: list[Message] = []
         for player in self.human_players():
             if self._hold_seat(player):
@@ -347,6 +363,8 @@ class Room:
             self._deliver(player, message)
         first_time = not player.ever_connected
         player.ever_connected = True
+        if self._seat_clocks is not None:
+            self._seat_clocks.cancel(player.user_id)
         game = self.game
         question = game.questions.get(player.seat)
         if game.state not in (WAITING, FINISHED):
@@ -359,6 +377,7 @@ class Room:
         data["pending_question"] = None if question is None else question.msg_id
         data["leaving"] = player.seat in game.leavers
         data["reply_to"] = hello_id
+        self._stamp_wait(player.seat, data)
         reply = self.game.tell(player.seat, "JOIN_GAME_REP", "Connected to the game.", data)
         held = self._grace.pop(player.seat, None)
         if held is not None:
@@ -437,10 +456,67 @@ class Room:
             roommates = self._roommates(player.seat)
             player.connection.deliver(envelope(TICK_CMD, "0", TICK_PROMPT, roommates))
 
-    async def _on_first_player_timeout(self, _: trio.CancelScope) -> None:
-        if self.game.state == CHOOSING_FIRST:
-            await self._apply(None, None, self.game.expire,
-                              {"action": "first_player_timeout"})  # fmt: skip
+    async def _on_time_ran_out(self, awaited: Awaited) -> None:
+        """The clock on a wait ran out: the game goes on without the answer.
+
+        Stale (answered, or the game moved on, before this event's turn came in the
+        inbox): nothing. A player whose clock ran out on ``idle_turns`` turns in a row is
+        treated as having left (Scenario B from step 5: the others vote).
+        """
+        game = self.game
+        now = game.awaited()
+        if now is None or not same_wait(now, awaited):
+            return
+        seat = awaited.seats[0]
+        limit = self.config.idle_turns
+        idle = False
+
+        def run_out() -> list[Message]:
+            nonlocal idle
+            out = game.expire()
+            over = awaited.kind in TURN_QUESTIONS and 0 < limit <= game.idle[seat]
+            if over and game.state != FINISHED and seat in game.humans():
+                idle = True
+                out += game.request_leave(seat, LEAVE_IDLE) + game.leave(seat)
+            return out
+
+        names = ", ".join(self.players[s].name for s in awaited.seats)
+        log.info("room %s: time ran out for %s (%s)", self.room_id, names, awaited.kind)
+        await self._apply(None, None, run_out, {"action": "time_ran_out", "waiting_for":
+                          awaited.kind, "seats": list(awaited.seats)})  # fmt: skip
+        if idle or awaited.kind == W_LEAVE:
+            self._let_go(self.players[seat])
+
+    def _let_go(self, player: Player) -> None:
+        """A player the clock made leave: their connection closes after LEAVE_REP."""
+        conn, player.connection = player.connection, None
+        if conn is not None:
+            conn.close(NORMAL_CLOSURE)
+        log.info("room %s: %s left (their time ran out)", self.room_id, player.name)
+
+    async def _on_seat_wait_over(self, user_id: str) -> None:
+        """A seat reserved and never connected to /game in time is free again."""
+        if self.game.state != WAITING or self.closing:
+            return
+        player = next((p for p in self.human_players() if p.user_id == user_id), None)
+        if player is None or player.ever_connected:
+            return
+        try:
+            await self.store.free_seat(self.room_id, user_id)
+        except StorageUnavailable as err:  # kept: tried again after another wait
+            log.error("room %s: %s's seat was not freed: %s", self.room_id, player.name, err)
+            if self._seat_clocks is not None:
+                self._seat_clocks.start(user_id)
+            return
+        # The computers sit after the humans: they stand up until the room is full again.
+        self.players = [p for p in self.players if p is not player and not p.computer]
+        self.bots.clear()
+        for seat, other in enumerate(self.players):
+            other.seat = seat
+        log.info("room %s: %s did not connect within %g s; the seat is open again",
+                 self.room_id, player.name, self.config.seat_wait)  # fmt: skip
+        self.on_change()
+        self._watch_unattended()
 
     async def _on_disconnected(self, conn: Connection) -> None:
         player = self._player_of(conn)
@@ -493,7 +569,6 @@ class Room:
     ) -> bool:
         """Apply one event and the computer moves it allows; record; then send."""
         game = self.game
-        was = game.state
         try:
             messages = event()
         except ProtocolError as err:
@@ -508,11 +583,8 @@ class Room:
             log.info("room %s: a computer takes %s's seat", self.room_id, taken.name)
         self.moves_logged += 1
         seat = None if player is None else player.seat
+        self._follow_clock()
         await self._send_out(messages, player, msg_id, (self.moves_logged, seat, logged), cmd)
-        if game.state == CHOOSING_FIRST and was != CHOOSING_FIRST:
-            self._start_first_player_timer()
-        if game.state != CHOOSING_FIRST:
-            self._first_player_timer.cancel()
         return True
 
     async def _begin(self) -> None:
@@ -524,10 +596,9 @@ class Room:
             messages.extend(self.game.join(player.name, computer=player.computer)[1])
         messages.extend(drive(self.game, self.bots))
         self.moves_logged += 1
+        self._follow_clock()
         await self._send_out(messages, None, None, (self.moves_logged, None, {"action": "begin"}))
         log.info("room %s: the game begins", self.room_id)
-        if self.game.state == CHOOSING_FIRST:
-            self._start_first_player_timer()
 
     async def _send_out(
         self,
@@ -537,6 +608,7 @@ class Room:
         move: Move | None = None,
         cmd: str | None = None,
     ) -> None:
+        self._stamp(messages)
         if move is not None:  # the log keeps what the table was told: replay reads it
             n, seat, logged = move
             move = (n, seat, {**logged, "told": told_to_all(messages)})
@@ -643,10 +715,37 @@ class Room:
             return
         self._unattended = self._start_timer(self.config.abandoned_after, "unattended")
 
-    def _start_first_player_timer(self) -> None:
-        self._first_player_timer = self._start_timer(
-            self.config.first_player_timeout, "first_player_timeout"
-        )
+    def _follow_clock(self) -> None:
+        """After every event: the clock follows what the game now awaits."""
+        if self._clock is not None:
+            self._clock.follow(self.game.awaited())
+
+    def _stamp_wait(self, seat: int, data: dict[str, Any]) -> None:
+        """JOIN_GAME_REP: the clock of the table, and of this seat's own wait if it has one
+        (its pending question, or its LEAVE), as it is now: a resuming client's countdown."""
+        clock = self._clock
+        awaited = None if clock is None else clock.awaited
+        if clock is None or awaited is None or seat not in awaited.seats:
+            data["seconds"] = data["seconds_left"] = None
+        else:
+            data["seconds"], data["seconds_left"] = clock.seconds, clock.seconds_left()
+        if clock is not None and self.game.state not in (WAITING, FINISHED):
+            clock.stamp(data)
+
+    def _stamp(self, messages: list[Message]) -> None:
+        """Every view says what the table waits for and how long is left; every
+        question, how long it allows and how long is left (written as sent)."""
+        clock = self._clock
+        if clock is None:
+            return
+        for _, message in messages:
+            data = message["payload"].get("data")
+            if not isinstance(data, dict) or "hand" not in data or "state" not in data:
+                continue  # a notice, a pick, a refusal: no view of the table
+            clock.stamp(data)
+            if message["payload"].get("flag") == USER_INPUT_CONTINUE:
+                data["seconds"] = clock.seconds
+                data["seconds_left"] = clock.seconds_left()
 
     # -- helpers --------------------------------------------------------------------
 

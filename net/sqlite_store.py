@@ -41,7 +41,7 @@ from .store import Move, Outgoing, StorageUnavailable, StoredRoom, StoreError
 
 #: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
 APPLICATION_ID: Final = 0x44697363
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 # Each entry migrates the schema from version i to i + 1.
 MIGRATIONS: Final = [
@@ -91,6 +91,11 @@ MIGRATIONS: Final = [
     # own, rewritten only when it changed; NULL: the snapshot holds it.
     """
     ALTER TABLE games ADD COLUMN rng TEXT;
+    """,
+    # 4: a room keeps its clock (seconds per question, chosen at creation); NULL in
+    # rooms from before: the server's --turn-seconds.
+    """
+    ALTER TABLE rooms ADD COLUMN turn_seconds REAL;
     """,
 ]
 
@@ -282,9 +287,25 @@ class SqliteStore:
             raise
         return errors
 
-    async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None:
-        sql = "INSERT INTO rooms (room_id, name, size, computers, created) VALUES (?, ?, ?, ?, ?)"
-        await self._write([(sql, (room_id, name, size, computers, time.time()))])
+    async def add_room(
+        self,
+        room_id: str,
+        name: str,
+        size: int,
+        computers: int = 0,
+        turn_seconds: float | None = None,
+    ) -> None:
+        sql = ("INSERT INTO rooms (room_id, name, size, computers, turn_seconds, created) "
+               "VALUES (?, ?, ?, ?, ?, ?)")  # fmt: skip
+        await self._write([(sql, (room_id, name, size, computers, turn_seconds, time.time()))])
+
+    async def free_seat(self, room_id: str, user_id: str) -> None:
+        await self._write([
+            ("UPDATE players SET seat = seat - 1 WHERE room_id = ? AND seat > "
+             "(SELECT seat FROM players WHERE room_id = ? AND user_id = ?)",
+             (room_id, room_id, user_id)),
+            ("DELETE FROM players WHERE room_id = ? AND user_id = ?", (room_id, user_id)),
+        ])  # fmt: skip
 
     async def add_player(
         self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
@@ -402,13 +423,14 @@ class SqliteStore:
     def _rooms(self, where: str = "", params: tuple[Any, ...] = ()) -> list[StoredRoom]:
         db = self._db
         rooms = []
-        for room_id, name, size, computers, finished, result, snapshot, rng, logged in db.execute(
-            "SELECT r.room_id, r.name, r.size, r.computers, r.finished, r.result, g.snapshot, "
-            "g.rng, "
+        rows = db.execute(
+            "SELECT r.room_id, r.name, r.size, r.computers, r.turn_seconds, r.finished, "
+            "r.result, g.snapshot, g.rng, "
             "(SELECT count(*) FROM moves m WHERE m.room_id = r.room_id) "
             f"FROM rooms r LEFT JOIN games g USING (room_id) {where} ORDER BY r.created",
             params,
-        ).fetchall():
+        ).fetchall()
+        for room_id, name, size, computers, turn, finished, result, snapshot, rng, logged in rows:
             players = [
                 {"user_id": u, "seat": s, "name": n, "token_hash": h}
                 for u, s, n, h in db.execute(
@@ -428,6 +450,7 @@ class SqliteStore:
                     players,
                     computers,
                     logged,
+                    turn,
                 )
             )
         return rooms

@@ -52,6 +52,7 @@ class StoredRoom:
     players: list[dict[str, Any]]  # {user_id, seat, name, token_hash}
     computers: int = 0
     moves_logged: int = 0  # entries in the move log
+    turn_seconds: float | None = None  # the room's clock; None: the server's default
 
 
 class Store(Protocol):
@@ -61,11 +62,23 @@ class Store(Protocol):
     leaves nothing of itself behind, so the caller may simply try it again.
     """
 
-    async def add_room(self, room_id: str, name: str, size: int, computers: int = 0) -> None: ...
+    async def add_room(
+        self,
+        room_id: str,
+        name: str,
+        size: int,
+        computers: int = 0,
+        turn_seconds: float | None = None,
+    ) -> None: ...
 
     async def add_player(
         self, room_id: str, user_id: str, seat: int, name: str, token_hash: str
     ) -> None: ...
+
+    async def free_seat(self, room_id: str, user_id: str) -> None:
+        """A seat reserved and never taken up (its player did not connect in time) is
+        given back: the player is forgotten and the seats after it move up one."""
+        ...
 
     async def record(
         self,

@@ -86,7 +86,7 @@ FUZZ_CONFIG: dict[str, Any] = {
     "burst": 100,
     "flood_close_after": 30,
     # no timer of the game fires during a test: only what the clients do moves it
-    "first_player_timeout": 10_000,
+    "turn_seconds": 10_000,
     "grace_period": 10_000,
 }
 #: Real seconds before an example is declared hung (nothing here waits on a timer).

@@ -69,7 +69,7 @@ async def test_every_message_holds_only_the_receivers_hand(server):
 
 
 async def test_creator_who_does_not_choose_gets_a_random_first_player(start_server, clock):
-    server = await start_server(first_player_timeout=30)
+    server = await start_server(turn_seconds=30)
     [ticket] = await fill_room(server.url, 2, computers=1)
     async with GameClient.connect(server.url, ticket) as client:
         while client.question is None:

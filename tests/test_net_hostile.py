@@ -48,7 +48,7 @@ async def hostile_server(start_server):
         rate=50,
         burst=20,
         flood_close_after=30,
-        first_player_timeout=1000,
+        turn_seconds=1000,
     )
 
 

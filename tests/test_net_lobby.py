@@ -120,7 +120,7 @@ async def receive_until(client: GameClient, cmd: str) -> dict:
 
 
 async def test_roommates_ticker_every_4_seconds_once_per_player_until_full(start_server, clock):
-    server = await start_server(roommates_interval=4.0, first_player_timeout=1000)
+    server = await start_server(roommates_interval=4.0, turn_seconds=1000)
     async with LobbyClient.connect(server.url) as lobby:
         ada_ticket = await lobby.create_room("kitchen", 2, "ada")
     async with GameClient.connect(server.url, ada_ticket) as ada:
