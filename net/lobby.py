@@ -158,6 +158,12 @@ class Lobby:
     def start_room(self, room: Room, address: str = "") -> None:
         self.rooms[room.room_id] = room
         room.on_change = self.rooms_changed
+
+        def seat_freed(name: str) -> None:
+            said = f"{name} did not come to {room.name}; the seat is open again."
+            self.push("ROOM_UPDATED", said, room.summary(), key=room.room_id)
+
+        room.on_seat_freed = seat_freed
         if address:
             self._room_address[room.room_id] = address
             self._rooms_by_address[address] += 1

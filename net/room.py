@@ -137,6 +137,7 @@ class Room:
         self.given_up = False  # another process runs the room now (its lease here ran out)
         self.draining = False  # the server is stopping: no game begins
         self.on_change: Callable[[], None] = lambda: None  # its seats_left changed (the lobby)
+        self.on_seat_freed: Callable[[str], None] = lambda name: None  # told to the lobby
         self.done = trio.Event()  # the game is over
         self.closed = trio.Event()  # the room task has ended
 
@@ -249,7 +250,7 @@ class Room:
                 self._nursery = nursery
                 self._clock = GameClock(nursery, self.post, self.turn_seconds)
                 self._seat_clocks = SeatClocks(nursery, self.post, self.config.seat_wait)
-                if self.game.state == WAITING:  # restored: every reserved seat waits anew
+                if self.game.state == WAITING:  # every seat reserved so far (also after a restart)
                     for player in self.human_players():
                         self._seat_clocks.start(player.user_id)
                 self._watch_unattended()
@@ -516,6 +517,7 @@ class Room:
         log.info("room %s: %s did not connect within %g s; the seat is open again",
                  self.room_id, player.name, self.config.seat_wait)  # fmt: skip
         self.on_change()
+        self.on_seat_freed(player.name)
         self._watch_unattended()
 
     async def _on_disconnected(self, conn: Connection) -> None:
@@ -729,6 +731,7 @@ class Room:
             data["seconds"] = data["seconds_left"] = None
         else:
             data["seconds"], data["seconds_left"] = clock.seconds, clock.seconds_left()
+        data["clock"] = None
         if clock is not None and self.game.state not in (WAITING, FINISHED):
             clock.stamp(data)
 

@@ -277,3 +277,32 @@ async def test_a_room_chooses_its_own_seconds_within_bounds(start_server, clock)
             started = trio.current_time()
             await until(ada, prompt_has("did not choose in time"))
             assert trio.current_time() - started == pytest.approx(90, abs=0.5)
+
+
+async def test_idle_turns_in_a_row_are_a_leave_and_the_others_vote(start_server, clock):
+    server = await start_server(turn_seconds=SECONDS, idle_turns=2)
+    a, b, c = await fill_room(server.url, 3)
+    finals: dict = {}
+    with trio.fail_after(LIMIT * 10):
+        async with GameClient.connect(server.url, a) as ada, trio.open_nursery() as nursery:
+
+            async def play(ticket, seed: int) -> None:
+                async with GameClient.connect(server.url, ticket) as client:
+                    finals[seed] = (await play_on(client, seed=seed), client)
+
+            nursery.start_soon(play, b, 1)
+            nursery.start_soon(play, c, 2)
+            # ada never answers: the first player at random, then her turns run out
+            paused = await until(ada, lambda m: event_of(m) == "paused")
+            said = "p0 let the clock run out 2 turns in a row and is treated as having left"
+            assert said in paused["payload"]["prompt"]
+            gone = await until(ada, lambda m: m["cmd"] == "LEAVE_REP")
+            assert gone["payload"]["data"]["event"] == "left"
+    room = server.lobby.rooms[a.room_id]
+    assert room.game.seats[0].computer and room.players[0].connection is None
+    for final, client in finals.values():
+        assert final["payload"]["data"]["result"]["reason"] == "won"
+        votes = [m for m in client.received if m["cmd"] == "CREATE_A_COMPUTER"]
+        assert len(votes) == 1 and "p0 left" in votes[0]["payload"]["prompt"]
+    ran_out = [m for m in ada.received if "p0 ran out of time" in m["payload"]["prompt"]]
+    assert len(ran_out) == 2
