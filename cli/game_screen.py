@@ -4,13 +4,21 @@ Every message is printed in the table's words; a question shows the table, the h
 (``*`` marks what may be played or dropped) and a help line saying exactly what the
 prompt expects. The socket and the keyboard are raced, so a message that arrives
 while the player is typing is shown without losing the line.
+
+Every question has a clock on the server: the prompt shows the seconds left when it
+was asked (``[38 s] Your move:``), a warning comes 10 s before the end, and when it
+runs out the server's words say what happened ("ada ran out of time; …"). The
+countdown is the server's ``seconds_left`` from the moment the question arrived, on
+this process's own clock, never a clock of the client's guessing.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+import trio
 from rich.text import Text
 
 from cardgame.fsm import rules
@@ -47,6 +55,9 @@ PROMPTS: dict[str, str] = {
     Q_VOTE: "Computer player (y/n)?",
 }
 
+#: Seconds before a question's time runs out when the player is warned.
+WARNING_SECONDS = 10
+
 
 class GameScreen:
     """One game connection: show every message, answer questions, leave on request."""
@@ -57,10 +68,14 @@ class GameScreen:
         self.session = session
         self.backlog: deque[Message] = deque()
         self.leaving = False
+        self.deadline: float | None = None  # when the pending question's time runs out
+        self.shown_left = 0  # whole seconds left when it was asked (shown in the prompt)
+        self.warned = False
 
     async def next_message(self) -> Message:
         message = self.backlog.popleft() if self.backlog else await self.game.receive()
         self.session.observe(message, you_are_leaving=self.leaving)
+        self.follow_clock(message)
         return message
 
     async def run(self) -> str:
@@ -72,7 +87,7 @@ class GameScreen:
             while not self.backlog:
                 question = game.question
                 ask = self.ask_for(question)
-                line, message = await client.race(ask, game.receive)
+                line, message = await client.race(ask, self.receive_or_warn)
                 if message is not None:
                     self.backlog.append(message)
                 if line is None:
@@ -86,14 +101,45 @@ class GameScreen:
                 if question is not None and game.question is None:
                     break  # answered: the server's reply comes next
 
+    async def receive_or_warn(self) -> Message | None:
+        """The next message; or None once the warning that time is running out is shown
+        (so the question is asked again, its prompt saying so)."""
+        if self.game.question is not None and self.deadline is not None and not self.warned:
+            with trio.move_on_at(self.deadline - WARNING_SECONDS):
+                return await self.game.receive()
+            self.warned, self.shown_left = True, WARNING_SECONDS
+            self.client.say(f"{WARNING_SECONDS} seconds left to answer.", style="bold yellow")
+            return None
+        return await self.game.receive()
+
+    def follow_clock(self, message: Message) -> None:
+        """A question (or, on resuming, JOIN_GAME_REP) says how long is left: from now."""
+        data = message["payload"].get("data")
+        if not isinstance(data, dict) or data.get("seconds_left") is None:
+            return
+        if message["cmd"] != "JOIN_GAME_REP" and message["payload"].get("flag") != (
+            USER_INPUT_CONTINUE
+        ):
+            return
+        left = data["seconds_left"]
+        self.deadline = trio.current_time() + left
+        self.shown_left = math.ceil(left)
+        self.warned = left <= WARNING_SECONDS
+
+    def timed(self, prompt: str) -> str:
+        if self.deadline is None:
+            return prompt
+        return f"[{self.shown_left} s] {prompt}"
+
     def ask_for(self, question: Message | None) -> Ask:
-        if question is None:
+        ran_out = self.deadline is not None and trio.current_time() >= self.deadline
+        if question is None or ran_out:  # after the time: the server's words come next
             return Ask("wait", view=self.game.view, optional=True)
         data = question["payload"]["data"]
         kind = data["question"]
         return Ask(
             kind,
-            PROMPTS.get(kind, ">"),
+            self.timed(PROMPTS.get(kind, ">")),
             view=data,
             options=question["payload"].get("extra_data") or [],
             count=data.get("count", 0),

@@ -53,7 +53,7 @@ async def play_local(
         client.say(f"This game is not recorded: {err}", style="yellow")
         store = open_store(None)
     # Nobody is waiting on this player: give them all the time they want to choose.
-    config = ServerConfig(host="127.0.0.1", port=0, turn_seconds=24 * 3600, idle_turns=0)
+    config = ServerConfig(host="127.0.0.1", port=0, turn_seconds=0, idle_turns=0)
     try:
         async with trio.open_nursery() as nursery:
             server = await nursery.start(serve, config, store)

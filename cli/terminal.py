@@ -105,9 +105,11 @@ class TerminalClient:
         return line
 
     async def race(
-        self, ask: Ask, receive: Callable[[], Awaitable[Message]]
+        self, ask: Ask, receive: Callable[[], Awaitable[Message | None]]
     ) -> tuple[str | None, Message | None]:
         """Read a line for ``ask`` and receive a message, whichever comes first (maybe both).
+
+        ``receive`` may end with None (nothing came, but the ask is to be made again).
 
         Exceptions leave this as themselves (not in an exception group): end of input,
         a closed connection.

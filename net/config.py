@@ -12,7 +12,8 @@ class ServerConfig:
     #: Seconds between roommate lists sent to a connected player while the room fills.
     roommates_interval: float = 4.0
     #: Seconds each question allows (turn, request, drop, first player, vote) and a leaver
-    #: has to send LEAVE, in a room created without its own ``turn_seconds``.
+    #: has to send LEAVE, in a room created without its own ``turn_seconds``; 0: no clock
+    #: (``cardgame play --computers``: nobody waits on the one person playing).
     turn_seconds: float = 45.0
     #: Turns in a row a player may let the clock run out before they are treated as
     #: having left (the others vote on a computer); 0: never.

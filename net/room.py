@@ -248,7 +248,8 @@ class Room:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                self._clock = GameClock(nursery, self.post, self.turn_seconds)
+                if self.turn_seconds > 0:  # 0: no clock (a game alone against computers)
+                    self._clock = GameClock(nursery, self.post, self.turn_seconds)
                 self._seat_clocks = SeatClocks(nursery, self.post, self.config.seat_wait)
                 if self.game.state == WAITING:  # every seat reserved so far (also after a restart)
                     for player in self.human_players():

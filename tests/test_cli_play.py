@@ -463,3 +463,26 @@ def test_r_shows_the_rules_read_from_the_package():
     client = TerminalClient("ws://127.0.0.1:1", ScriptedLines(lambda ask: None), console())
     client.show_rules()
     assert "Discard" in output(client) and "not packaged" not in output(client)
+
+
+async def test_the_prompt_shows_the_time_left_warns_and_says_when_it_ran_out(start_server, clock):
+    server = await start_server(turn_seconds=20, idle_turns=2)
+    player = Player(
+        {
+            "menu": ["2"],
+            "name": ["ada"],
+            "room_name": ["kitchen"],
+            "players": ["2"],
+            "computers": ["1"],
+            "first_player": ["1"],
+            "turn": [NO_LINE] * 10,  # ada never plays
+        }
+    )
+    client = TerminalClient(server.url, ScriptedLines(player), console())
+    with trio.fail_after(500):
+        await client.run()
+    text = output(client)
+    assert "[20 s] Your move:" in text
+    assert "10 seconds left to answer." in text and "[10 s] Your move:" in text
+    assert text.count("ada ran out of time; a card was drawn for them.") == 2
+    assert "ada let the clock run out 2 turns in a row" in text
