@@ -124,7 +124,8 @@ async def until(client: GameClient, predicate) -> dict:
 
 
 async def test_dropped_player_back_within_the_grace_period(start_server, clock):
-    server = await start_server(grace_period=60, turn_seconds=5, idle_turns=0)
+    # the creator's first-player question runs out just after they are back
+    server = await start_server(grace_period=60, turn_seconds=60, idle_turns=0)
     a, b = await fill_room(server.url, 3, computers=1)
     results: dict = {}
 
@@ -152,7 +153,8 @@ async def test_dropped_player_back_within_the_grace_period(start_server, clock):
 
 
 async def test_grace_period_expiry_counts_as_a_leave(start_server, clock):
-    server = await start_server(grace_period=60, turn_seconds=5, idle_turns=0)
+    # no clock runs out first: the computer that takes the seat chooses the first player
+    server = await start_server(grace_period=60, turn_seconds=1000)
     a, b = await fill_room(server.url, 3, computers=1)
     async with GameClient.connect(server.url, b) as client:
         async with GameClient.connect(server.url, a) as first:
