@@ -8,7 +8,7 @@ the line and the view the question carried.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from cardgame.fsm.cards import parse_card
 from cardgame.fsm.game import Q_DROP, Q_FIRST_PLAYER, Q_REQUEST, Q_TURN, Q_VOTE
@@ -23,7 +23,7 @@ class Reply:
 
     data: Any = None
     last_card: bool = False
-    command: str | None = None  # "rules" or "leave"
+    command: str | None = None  # "rules", "leave" or "say" (data: the chat line)
     error: str | None = None
 
 
@@ -31,9 +31,20 @@ def _refuse(why: str) -> Reply:
     return Reply(error=why)
 
 
+#: What a chat line starts with, at any game prompt.
+SAY: Final = "/say"
+
+
 def _common(text: str) -> Reply | None:
-    """What every game prompt accepts: ``r`` and ``q``; and an empty line is refused."""
-    word = text.strip().lower()
+    """What every game prompt accepts: ``r``, ``q`` and ``/say …`` (a chat line to the
+    room); and an empty line is refused."""
+    said = text.strip()
+    if said.lower() == SAY or said.lower().startswith(SAY + " "):
+        line = said[len(SAY) :].strip()
+        if not line:
+            return _refuse("Type something after /say, like `/say good luck`.")
+        return Reply(data=line, command="say")
+    word = said.lower()
     if word == "r":
         return Reply(command="rules")
     if word == "q":
@@ -137,6 +148,9 @@ def parse_vote(text: str) -> Reply:
 
 
 def parse_answer(ask: Ask, text: str) -> Reply:
+    common = _common(text)
+    if common is not None and common.command == "say":  # a chat line, whatever is asked
+        return common
     view = ask.view or {}
     if ask.kind == Q_TURN:
         return parse_turn(text, view)
@@ -149,4 +163,6 @@ def parse_answer(ask: Ask, text: str) -> Reply:
     if ask.kind == Q_VOTE:
         return parse_vote(text)
     common = _common(text)
-    return common or _refuse("Nothing is asked of you now: wait, `r` for the rules, `q` to leave.")
+    return common or _refuse(
+        "Nothing is asked of you now: wait, `/say …` to chat, `r` for the rules, `q` to leave."
+    )

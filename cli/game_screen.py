@@ -156,6 +156,9 @@ class GameScreen:
             if question is not None:
                 self.show_question(question)  # the hand again, below the rules
             return None
+        if reply.command == "say":
+            await self.game.chat(reply.data)
+            return None
         if reply.command == "leave":
             if not await self.confirm_leave():
                 return None
@@ -218,6 +221,9 @@ class GameScreen:
             return None
         if cmd == "LEAVE_REP":
             return "left"
+        if cmd == "CHAT_REP":
+            client.say(render.chat_line(data))
+            return None
         if not isinstance(data, dict):
             client.say(render.sentence(payload.get("prompt") or "", glyphs))
             return None
@@ -284,7 +290,10 @@ class GameScreen:
                     "\nLast card: if your play leaves you one card, add `!` (like `1!`), "
                     "or you pick 1."
                 )
-            text += "\n* marks the cards that match. `r` shows the rules, `q` leaves the game."
+            text += (
+                "\n* marks the cards that match. `/say …` talks to the room, `r` shows "
+                "the rules, `q` leaves the game."
+            )
             return text
         if ask.kind == Q_DROP:
             count = ask.count

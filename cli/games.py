@@ -102,6 +102,9 @@ def _move_words(move: dict[str, Any], names: list[str]) -> str:
     """A logged move as the table was told it; a move logged before stories were kept
     (an older database) is said from its event."""
     event = move["event"]
+    if event.get("action") == "chat":  # as it was typed: its words are not the table's
+        watching = " (watching)" if event.get("spectator") else ""
+        return f"{event['from']}{watching}: {event['text']}"
     if event.get("told"):
         return _in_words(" ".join(event["told"]))
     seat = move["seat"]

@@ -236,6 +236,17 @@ def _computers_to_come(room: dict[str, Any]) -> list[str]:
     return [f"{waiting} computer player{'s' if waiting != 1 else ''}"] if waiting else []
 
 
+def chat_line(said: dict[str, Any]) -> Text:
+    """A chat line: the sender's name in bold (marked when they only watch), then the
+    text as typed (the server refused what could hide or fake anything)."""
+    line = Text(said["from"], style="bold magenta")
+    if said.get("spectator"):
+        line.append(" (watching)", style="magenta")
+    line.append(": ")
+    line.append(said["text"])
+    return line
+
+
 def roommates(data: dict[str, Any]) -> Text:
     """A waiting room's line: who is there and how many seats are left."""
     players = data.get("players", [])

@@ -112,6 +112,8 @@ LIMITS = (
     ("room_rate", "Rooms per second one address may create (sustained)."),
     ("room_burst", "Rooms one address may create at once."),
     ("lobby_push_interval", "Seconds between lobby pushes (a burst is one frame)."),
+    ("chat_rate", "Chat lines per second one person may send (sustained)."),
+    ("chat_burst", "Chat lines one person may send at once."),
 )
 
 

@@ -66,6 +66,7 @@ SESSION_TRANSITIONS: Final[list[tuple[str, str | list[str], str | None]]] = [
     ("GET_ROOMATES",      [WAITING] + IN_GAME + [LEAVING], None),
     ("GAME_MESSAGE",      [PLAYING] + ANSWERING + [PAUSED], None),  # the game decides
     ("LEAVE",             LEAVING,                        CLOSED),
+    ("CHAT",              [WAITING] + IN_GAME + [LEAVING], None),  # a line to the room
     # -- what the server tells the session --
     ("game_began",        WAITING,                        PLAYING),
     ("told",              [WAITING] + IN_GAME,            PLAYING),

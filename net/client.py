@@ -454,6 +454,12 @@ class GameClient(_Endpoint):
     async def roommates(self) -> str:
         return await self.send("GET_ROOMATES")
 
+    async def chat(self, text: str) -> str:
+        """A chat line to the room; everyone (this client too) receives it as ``CHAT_REP``."""
+        frame = self.frame("CHAT", {"data": {"text": text}})
+        await self._send_frame(frame)
+        return frame["msg_id"]
+
 
 #: Refusals of an answer that leave its question pending (the answer, not the moment,
 #: was wrong); after ``no_question``, ``stale_answer`` or ``too_late`` the question is gone.

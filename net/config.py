@@ -49,6 +49,10 @@ class ServerConfig:
     #: Token bucket per client address for creating rooms: rooms per second, and burst.
     room_rate: float = 1.0
     room_burst: float = 60.0
+    #: Token bucket per person for chat lines (players and spectators): lines per second,
+    #: and burst.
+    chat_rate: float = 0.5
+    chat_burst: float = 5.0
     #: Seconds between two pushes to lobby watchers: a burst of changes is one frame.
     lobby_push_interval: float = 0.25
     #: Bytes a slow connection may have queued before it is dropped (it can resume).

@@ -374,7 +374,8 @@ class GameEndpoint:
             await room.post("join_game", self.conn, player, last_msg_id, message["msg_id"])
             return
         assert self.room is not None  # the session allows nothing else before JOIN_GAME
-        event = {"GAME_MESSAGE": "game_message", "LEAVE": "leave", "GET_ROOMATES": "roommates"}
+        event = {"GAME_MESSAGE": "game_message", "LEAVE": "leave", "GET_ROOMATES": "roommates",
+                 "CHAT": "chat"}  # fmt: skip
         await self.room.post(event[cmd], self.conn, message)
 
     async def _replay_finished(self, data: dict[str, Any]) -> bool:

@@ -26,6 +26,8 @@ MAX_MSG_ID: Final = 2**53 - 1
 #: The seconds a room may give each question (CREATE_A_ROOM's ``turn_seconds``).
 MIN_TURN_SECONDS: Final = 10
 MAX_TURN_SECONDS: Final = 600
+#: The longest chat line, in characters (after NFKC, trimmed).
+MAX_CHAT: Final = 200
 
 #: Every error code the server sends, with what it means (``specs/protocol.md`` lists them).
 ERROR_CODES: Final = {
@@ -60,6 +62,7 @@ ERROR_CODES: Final = {
     "storage_unavailable": "the server cannot write to its storage; in a game the move is "
     "held and goes through later, in the lobby nothing was done",
     "moved": "another server process runs the room: send the command again to ``url``",
+    "bad_text": "a chat line that is empty, too long, renders blank or hides characters",
 }
 
 _NAME: Final = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
@@ -182,6 +185,14 @@ GAME_COMMANDS: Final = {
     ),
     "GET_ROOMATES": _envelope("GET_ROOMATES", None),
     "LEAVE": _envelope("LEAVE", None),
+    # Characters past MAX_CHAT are refused after NFKC (bad_text); the schema bounds the
+    # frame before that (NFKC may shorten a line: "ﬁ" is "fi").
+    "CHAT": _envelope(
+        "CHAT",
+        _data(
+            {"text": {"type": "string", "minLength": 1, "maxLength": 4 * MAX_CHAT}}, ["text"]
+        ),  # fmt: skip
+    ),
 }
 
 #: What the client sends in the very first place: enough to name the command.
@@ -355,6 +366,19 @@ _ROOMMATES: Final = {
     "required": ["room_id", "room_name", "you", "players", "computers", "seats_left"],
 }
 
+#: A chat line, as everyone in the room receives it (the sender's copy is the reply).
+CHAT_LINE: Final = {
+    "type": "object",
+    "properties": {
+        "from": {"type": "string"},
+        "seat": _NULL_OR({"type": "integer", "minimum": 0}),  # null: a spectator
+        "spectator": {"type": "boolean"},
+        "text": {"type": "string", "minLength": 1, "maxLength": MAX_CHAT},
+    },
+    "required": ["from", "seat", "spectator", "text"],
+    "additionalProperties": False,
+}
+
 _PUSHES: Final = {
     "ROOM_BEING_CREATED": _CREATION,
     "ROOM_ABANDONED": _CREATION,
@@ -405,6 +429,7 @@ SERVER_DATA: Final = {
     "GAME_MESSAGE_REP": ({"anyOf": [GAME_VIEW, PICKED, NOTICE]}, {}),
     "CREATE_A_COMPUTER": (GAME_VIEW, {}),
     "LEAVE_REP": (GAME_VIEW, {"type": "null"}),
+    "CHAT_REP": (CHAT_LINE, {"type": "null"}),
     "ERROR": (
         {
             "type": "object",
@@ -525,6 +550,23 @@ def check_name(name: str, *, player: bool = True) -> str:
         raise ProtocolError("bad_name", str(err)) from None
 
 
+def check_chat(text: str) -> str:
+    """A chat line as it will be shown, or ``bad_text``: the names' rules for hidden
+    characters (control, bidi, zero-width, private use, stacked accents, characters that
+    draw nothing), at most :data:`MAX_CHAT` characters, and something to read."""
+    try:
+        shown = names.check_text(text).strip()
+    except names.NameError_ as err:
+        raise ProtocolError("bad_text", f"chat: {err}") from None
+    if not shown or names.renders_blank(shown):
+        raise ProtocolError("bad_text", "chat: the line shows nothing")
+    if any(c in names.BLANK_CHARACTERS for c in shown):
+        raise ProtocolError("bad_text", "chat: the line holds characters that draw nothing")
+    if len(shown) > MAX_CHAT:
+        raise ProtocolError("bad_text", f"chat lines are at most {MAX_CHAT} characters")
+    return shown
+
+
 def envelope(
     cmd: str,
     msg_id: str,
@@ -581,7 +623,7 @@ LOBBY_REPLIES: Final = [
 ]  # fmt: skip
 GAME_REPLIES: Final = [
     "JOIN_GAME_REP", "GAME_MESSAGE_REP", "CREATE_A_COMPUTER", "LEAVE_REP", "GET_ROOMATES_REP",
-    "ERROR",
+    "CHAT_REP", "ERROR",
 ]  # fmt: skip
 
 

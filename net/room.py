@@ -48,8 +48,8 @@ from cardgame.fsm.story import told_to_all
 
 from .clocks import GameClock, SeatClocks, same_wait
 from .config import ServerConfig
-from .connection import GOING_AWAY, NORMAL_CLOSURE, REPLACED, Connection
-from .protocol import encode, envelope
+from .connection import GOING_AWAY, NORMAL_CLOSURE, REPLACED, Connection, RateLimiter
+from .protocol import check_chat, encode, envelope
 from .store import Move, Outgoing, StorageUnavailable, Store, StoredRoom
 
 log = logging.getLogger("cardgame.net")
@@ -92,6 +92,7 @@ class Player:
     connection: Connection | None = None
     ever_connected: bool = False
     replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    chat_allowance: RateLimiter | None = None  # made on the first line (trio's clock)
 
 
 class Room:
@@ -440,6 +441,47 @@ class Room:
             conn.close(NORMAL_CLOSURE)  # after LEAVE_REP, already queued
             player.connection = None
             log.info("room %s: %s left", self.room_id, player.name)
+
+    async def _on_chat(self, conn: Connection, message: dict[str, Any]) -> None:
+        """A chat line: told to every person in the room, each in their own numbered
+        stream (stored, so a resuming client gets what it missed), and logged as a move
+        of its own, so ``cardgame replay`` shows it where it was said. Refusals (the
+        text, the rate) never reached the room's story: unnumbered, like ``not_now``."""
+        player = self._player_of(conn)
+        if player is None:
+            return
+        remembered = player.replies.get(message["msg_id"])
+        if remembered is not None:
+            for reply in remembered:  # a repeated id is answered again, not said twice
+                self._deliver(player, reply)
+            return
+        try:
+            text = check_chat(message["payload"]["data"]["text"])
+        except ProtocolError as err:
+            conn.refuse(err, "CHAT")
+            return
+        if player.chat_allowance is None:
+            player.chat_allowance = RateLimiter(self.config.chat_rate, self.config.chat_burst)
+        if not player.chat_allowance.allow():
+            conn.refuse(ProtocolError("rate_limited", "chat: too many lines; slow down"), "CHAT")
+            return
+        said = {"from": player.name, "seat": player.seat, "spectator": False, "text": text}
+        await self._say(said, player, message["msg_id"])
+
+    async def _say(self, said: dict[str, Any], player: Player | None, msg_id: str) -> None:
+        """A chat line to everyone in the room, as one move of its story."""
+        messages = [
+            self.game.tell(p.seat, "CHAT_REP", f"{said['from']}: {said['text']}", dict(said))
+            for p in self._listeners()
+        ]
+        self.moves_logged += 1
+        move = (self.moves_logged, said["seat"], {"action": "chat", **said})
+        await self._send_out(messages, player, msg_id, move, "CHAT")
+
+    def _listeners(self) -> list[Player]:
+        """The people a chat line goes to: every person seated, but not a seat that was
+        given up (its player left: they are told nothing more)."""
+        return [p for p in self.human_players() if p.seat not in self.game.empty_seats]
 
     async def _on_roommates(self, conn: Connection, message: dict[str, Any]) -> None:
         """A status like the ticks: unnumbered (msg_id "0") and never stored, so that

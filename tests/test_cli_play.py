@@ -486,3 +486,31 @@ async def test_the_prompt_shows_the_time_left_warns_and_says_when_it_ran_out(sta
     assert "10 seconds left to answer." in text and "[10 s] Your move:" in text
     assert text.count("ada ran out of time; a card was drawn for them.") == 2
     assert "ada let the clock run out 2 turns in a row" in text
+
+
+async def test_say_sends_a_chat_line_at_any_prompt_and_the_others_lines_are_shown(server, sent):
+    """``/say …`` at a prompt is a chat line (the question stays asked); a line from
+    another player is printed as it comes, with the sender's name."""
+    from tables import fill_room, play_on
+
+    ada_ticket, bob_ticket = await fill_room(server.url, 3, computers=1)
+    player = Player({"turn": ["/say", "/say hello bob"]})
+    client = TerminalClient(server.url, ScriptedLines(player), console(), name="p0")
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.play_game, ada_ticket)
+            async with GameClient.connect(server.url, bob_ticket) as bob:
+                await bob.chat("hi ada")
+                heard = None
+                while heard is None:
+                    message = await bob.receive()
+                    if message["cmd"] == "CHAT_REP" and message["payload"]["data"]["seat"] == 0:
+                        heard = message["payload"]["data"]["text"]
+                assert heard == "hello bob"
+                await play_on(bob)
+    text = output(client)
+    assert "p1: hi ada" in text and "p0: hello bob" in text
+    assert "Type something after /say" in text
+    assert [f["payload"]["data"]["text"] for f in sent if f["cmd"] == "CHAT"] == [
+        "hi ada", "hello bob"
+    ]  # fmt: skip
