@@ -14,9 +14,13 @@ Every event returns the messages it produced, ``(seat, envelope)`` pairs, alread
 numbered per seat (``msg_id`` "1", "2", … for each seat). Each player's messages
 hold only that player's hand.
 
-The table below is the whole machine. Where one event can lead to several
-states, the rules choose: the event's handler sets ``self.next_state`` and the
-row whose destination matches is taken (condition ``leads_there``).
+The table below is the whole machine. Its events are named by their outcome, so
+each leads from a state to one state, without conditions: a call such as ``play``
+learns from the rules what happened (the turn moves on, an ``?`` asks for a
+request, a hand is empty) and takes that event's row. A call is legal in a state
+where the table has a row for one of its outcomes (``OUTCOMES``). A row that leaves
+the state as it is (94% of a game's moves: turn after turn) is read from the table
+and needs no trigger; every change of state is the machine's.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from transitions import Machine
+from transitions import Machine, MachineError
 
 from . import rules
 from .cards import Card, CardError, new_deck, parse_card
@@ -57,52 +61,76 @@ IN_PLAY: Final = [CHOOSING_FIRST, TURN, AWAITING_OPTION, AWAITING_CARDS]
 
 # -- events (machine triggers; past tense: they name what happened) ---------------
 
-GAME_TRANSITIONS: Final[list[tuple[str, str | list[str], str]]] = [
-    # trigger               source              dest
-    ("player_joined",       WAITING,            WAITING),
-    ("player_joined",       WAITING,            CHOOSING_FIRST),  # the room is full: deal
-    ("first_player_chosen", CHOOSING_FIRST,     TURN),
-    ("cards_played",        TURN,               TURN),
-    ("cards_played",        TURN,               AWAITING_OPTION),  # an ? alone
-    ("cards_played",        TURN,               AWAITING_CARDS),  # a drop owed
-    ("cards_played",        TURN,               FINISHED),  # the player's hand is empty
-    ("card_drawn",          TURN,               TURN),
-    ("request_named",       AWAITING_OPTION,    TURN),
-    ("cards_dropped",       AWAITING_CARDS,     TURN),
-    ("cards_dropped",       AWAITING_CARDS,     FINISHED),
-    ("leave_requested",     IN_PLAY + [PAUSED, VOTING], PAUSED),
-    ("player_left",         PAUSED,             PAUSED),  # another leaver still to confirm
-    ("player_left",         PAUSED,             VOTING),
-    ("player_left",         PAUSED,             FINISHED),  # no human remains
-    ("vote_cast",           VOTING,             VOTING),
-    ("vote_cast",           VOTING,             CHOOSING_FIRST),  # accepted: resume where
-    ("vote_cast",           VOTING,             TURN),  # the game was paused
-    ("vote_cast",           VOTING,             AWAITING_OPTION),
-    ("vote_cast",           VOTING,             AWAITING_CARDS),
-    ("vote_cast",           VOTING,             FINISHED),  # refused
-    # The clock on what the game awaits ran out (the room's clock; see Game.awaited):
-    ("time_ran_out",        CHOOSING_FIRST,     TURN),  # the first player at random
-    ("time_ran_out",        TURN,               TURN),  # a card drawn, or the penalty taken
-    ("time_ran_out",        AWAITING_OPTION,    TURN),  # the computer player's request
-    ("time_ran_out",        AWAITING_CARDS,     TURN),  # the computer player's drop
-    ("time_ran_out",        AWAITING_CARDS,     FINISHED),
-    ("time_ran_out",        PAUSED,             PAUSED),  # LEAVE not sent: left all the same
-    ("time_ran_out",        PAUSED,             VOTING),
-    ("time_ran_out",        PAUSED,             FINISHED),
-    ("time_ran_out",        VOTING,             CHOOSING_FIRST),  # votes not cast count yes
-    ("time_ran_out",        VOTING,             TURN),
-    ("time_ran_out",        VOTING,             AWAITING_OPTION),
-    ("time_ran_out",        VOTING,             AWAITING_CARDS),
+GAME_TRANSITIONS: Final[list[tuple[str, str | list[str], str | None]]] = [
+    # event                     source              dest
+    ("player_joined",           WAITING,            WAITING),  # seats still empty
+    ("room_filled",             WAITING,            CHOOSING_FIRST),  # the last seat: deal
+    ("first_player_chosen",     CHOOSING_FIRST,     TURN),
+    ("cards_played",            TURN,               TURN),  # the turn moves on (or plays again)
+    ("request_owed",            TURN,               AWAITING_OPTION),  # an ? alone
+    ("drop_owed",               TURN,               AWAITING_CARDS),
+    ("won_by_play",             TURN,               FINISHED),  # a hand is empty
+    ("card_drawn",              TURN,               TURN),  # a card, or the penalty
+    ("request_named",           AWAITING_OPTION,    TURN),
+    ("cards_dropped",           AWAITING_CARDS,     TURN),
+    ("won_by_drop",             AWAITING_CARDS,     FINISHED),
+    ("leave_requested",         IN_PLAY + [PAUSED, VOTING], PAUSED),
+    ("player_left",             PAUSED,             PAUSED),  # another leaver still to confirm
+    ("vote_called",             PAUSED,             VOTING),  # the last leaver has left
+    ("no_human_left",           PAUSED,             FINISHED),
+    ("vote_cast",               VOTING,             VOTING),  # ballots still to come
+    ("resumed_choosing_first",  VOTING,             CHOOSING_FIRST),  # all yes: back where
+    ("resumed_turn",            VOTING,             TURN),  # the leave paused the game
+    ("resumed_awaiting_option", VOTING,             AWAITING_OPTION),
+    ("resumed_awaiting_cards",  VOTING,             AWAITING_CARDS),
+    ("vote_failed",             VOTING,             FINISHED),  # one no
+    # The clock on what the game awaits ran out (the room's clock; see Game.awaited). It
+    # changes nothing itself: the game makes the move for the absent player, a row above
+    # (a card drawn or the penalty taken, the computer player's request or drop, the first
+    # player at random, votes not cast counted yes, a LEAVE not sent taken as sent).
+    ("time_ran_out",            IN_PLAY + [PAUSED, VOTING], None),
 ]  # fmt: skip
+
+#: Each of the game's calls (named for the error sentences as the events they were before
+#: issue 14) and the events it may end in, whichever the rules choose.
+OUTCOMES: Final[dict[str, frozenset[str]]] = {
+    "player_joined": frozenset({"player_joined", "room_filled"}),
+    "first_player_chosen": frozenset({"first_player_chosen"}),
+    "cards_played": frozenset({"cards_played", "request_owed", "drop_owed", "won_by_play"}),
+    "card_drawn": frozenset({"card_drawn"}),
+    "request_named": frozenset({"request_named"}),
+    "cards_dropped": frozenset({"cards_dropped", "won_by_drop"}),
+    "leave_requested": frozenset({"leave_requested"}),
+    "player_left": frozenset({"player_left", "vote_called", "no_human_left"}),
+    "vote_cast": frozenset({"vote_cast", "resumed_choosing_first", "resumed_turn",
+                            "resumed_awaiting_option", "resumed_awaiting_cards", "vote_failed"}),
+    "time_ran_out": frozenset({"time_ran_out"}),
+}  # fmt: skip
+
+#: Where each event leads from each state it may happen in: (event, state) -> dest (None:
+#: the state stays). One row per pair: outcome-named events never branch.
+ROWS: Final[dict[tuple[str, str], str | None]] = {}
+for _event, _source, _dest in GAME_TRANSITIONS:
+    for _state in [_source] if isinstance(_source, str) else _source:
+        assert (_event, _state) not in ROWS, f"{_event} branches from {_state}"
+        ROWS[_event, _state] = _dest
+del _event, _source, _dest, _state
 
 #: The events each state accepts, derived from the table.
 LEGAL_EVENTS: Final[dict[str, frozenset[str]]] = {
-    state: frozenset(
-        t
-        for t, src, _ in GAME_TRANSITIONS
-        if state == src or (isinstance(src, list) and state in src)
-    )
+    state: frozenset(event for event, source in ROWS if source == state) for state in GAME_STATES
+}
+#: The calls each state accepts: those with an outcome the table has a row for.
+LEGAL_CALLS: Final[dict[str, frozenset[str]]] = {
+    state: frozenset(call for call, events in OUTCOMES.items() if events & LEGAL_EVENTS[state])
     for state in GAME_STATES
+}
+#: The event that resumes a game paused in each state (a vote accepted).
+RESUMED: Final = {
+    CHOOSING_FIRST: "resumed_choosing_first",
+    TURN: "resumed_turn",
+    AWAITING_OPTION: "resumed_awaiting_option",
+    AWAITING_CARDS: "resumed_awaiting_cards",
 }
 
 # -- the protocol's words ----------------------------------------------------------
@@ -206,33 +234,21 @@ class Resume:
 
 
 def _build_machine() -> Machine:
-    machine = Machine(
-        model=None,
-        states=GAME_STATES,
-        initial=WAITING,
-        auto_transitions=False,
-    )
-    destinations: dict[tuple[str, str], int] = {}
-    for trigger, source, _ in GAME_TRANSITIONS:
-        for state in [source] if isinstance(source, str) else source:
-            destinations[trigger, state] = destinations.get((trigger, state), 0) + 1
-    for trigger, source, dest in GAME_TRANSITIONS:
-        sources = [source] if isinstance(source, str) else source
-        # Only an event with several destinations needs the rules' word on which one.
-        branching = any(destinations[trigger, s] > 1 for s in sources)
-        conditions = [f"leads_to_{dest}"] if branching else []
-        machine.add_transition(trigger, source, dest, conditions=conditions)
+    machine = Machine(model=None, states=GAME_STATES, initial=WAITING, auto_transitions=False)
+    for event, source, dest in GAME_TRANSITIONS:
+        machine.add_transition(event, source, dest)
     return machine
 
 
 GAME_MACHINE: Final = _build_machine()
+MISSING: Final = object()
 
 
 class Game:
     """One room's game. Create it, ``join`` players, then feed it their events."""
 
     state: str
-    _expiring = False  # the move being made is the clock's: time_ran_out's rows are taken
+    _expiring = False  # the move being made is the clock's (the words say so)
 
     def __init__(self, seats: int, seed: int | None = None, room: str = "") -> None:
         if not rules.MIN_PLAYERS <= seats <= rules.MAX_PLAYERS:
@@ -244,7 +260,6 @@ class Game:
         self.table = Table(seats=[], market=new_deck(), rng=random.Random(seed))
         self.questions: dict[int, Question] = {}
         self.resume: Resume | None = None
-        self.next_state = WAITING
         self.sent = [0] * seats  # messages numbered so far, per seat (seats may be told
         # things before they are joined: the room numbers its notices through the game)
         self.leavers: list[int] = []  # asked to leave, LEAVE not yet received
@@ -256,32 +271,6 @@ class Game:
         self.expired: dict[int, str] = {}  # per seat: the question whose time ran out last
         self.waits = 0  # numbers the waits (Awaited.serial)
         GAME_MACHINE.add_model(self)
-
-    # -- the machine's conditions ---------------------------------------------------
-
-    def leads_to_waiting(self) -> bool:
-        return self.next_state == WAITING
-
-    def leads_to_choosing_first(self) -> bool:
-        return self.next_state == CHOOSING_FIRST
-
-    def leads_to_turn(self) -> bool:
-        return self.next_state == TURN
-
-    def leads_to_awaiting_option(self) -> bool:
-        return self.next_state == AWAITING_OPTION
-
-    def leads_to_awaiting_cards(self) -> bool:
-        return self.next_state == AWAITING_CARDS
-
-    def leads_to_paused(self) -> bool:
-        return self.next_state == PAUSED
-
-    def leads_to_voting(self) -> bool:
-        return self.next_state == VOTING
-
-    def leads_to_finished(self) -> bool:
-        return self.next_state == FINISHED
 
     # -- reading the game -----------------------------------------------------------
 
@@ -348,12 +337,10 @@ class Game:
         self.seats.append(Seat(name=name, computer=computer))
         out: list[Message] = []
         if len(self.seats) < self.size:
-            self.next_state = WAITING
-            self.player_joined()
+            self._move("player_joined")
             return seat, out
         rules.deal(self.table)
-        self.next_state = CHOOSING_FIRST
-        self.player_joined()
+        self._move("room_filled")
         self._ask(Q_FIRST_PLAYER, 0, options=list(range(self.size)))
         creator = self.seats[0].name
         self._broadcast(out, "game_begin", f"The game begins. {creator} chooses who plays first.")
@@ -442,8 +429,7 @@ class Game:
             )
         self.table.current = first
         self.questions.clear()
-        self.next_state = TURN
-        self._fire("first_player_chosen")
+        self._move("first_player_chosen")
         prompt = f"{self.seats[first].name} plays first."
         if self._expiring:
             prompt = (f"{self.seats[seat].name} did not choose in time; {self.seats[first].name}"
@@ -487,12 +473,11 @@ class Game:
             again = f": {name} plays again" if len(self.seats) == 2 else ""
             prompt += f" {skipped} is skipped{again}."
         if not hand or self._someone_emptied():
-            return self._finish(out, prompt)
+            return self._finish(out, prompt, "won_by_play")
         if outcome.ask:
             self.resume = resume
             self._ask(Q_REQUEST, seat, options=list(REQUEST_OPTIONS))
-            self.next_state = AWAITING_OPTION
-            self.cards_played()
+            self._move("request_owed")
             self._broadcast(out, "played", prompt + f" {name} names a shape or a colour.")
             return out
         owed = rules.drops_owed(hand, outcome.drop)
@@ -500,12 +485,10 @@ class Game:
             self.resume = resume
             normals = list(dict.fromkeys(c.text for c in rules.normal_cards(hand)))
             self._ask(Q_DROP, seat, options=normals, count=owed)
-            self.next_state = AWAITING_CARDS
-            self.cards_played()
+            self._move("drop_owed")
             self._broadcast(out, "played", prompt + f" {name} drops {owed} more.")
             return out
-        self.next_state = TURN
-        self.cards_played()
+        self._move("cards_played")
         return self._end_play(out, seat, resume, prompt)
 
     def draw(self, seat: int) -> list[Message]:
@@ -528,8 +511,7 @@ class Game:
             if self._expiring:
                 prompt = f"{name} ran out of time; a card was drawn for them."
         self.questions.clear()
-        self.next_state = TURN
-        self._fire("card_drawn")
+        self._move("card_drawn")
         self.table.current = rules.next_seat(self.table, seat)
         return self._start_turn(prompt, None, out)
 
@@ -542,8 +524,7 @@ class Game:
         self.table.request = named
         self.questions.clear()
         resume = self._take_resume()
-        self.next_state = TURN
-        self._fire("request_named")
+        self._move("request_named")
         out: list[Message] = []
         prompt = f"{self.seats[seat].name} asks for {named}."
         if self._expiring:
@@ -568,9 +549,8 @@ class Game:
         if self._expiring:
             prompt = f"{self.seats[seat].name} ran out of time; the computer dropped {shown}."
         if not hand:
-            return self._finish(out, prompt)
-        self.next_state = TURN
-        self._fire("cards_dropped")
+            return self._finish(out, prompt, "won_by_drop")
+        self._move("cards_dropped")
         return self._end_play(out, seat, resume, prompt, GAME_CONTINUE)
 
     def request_leave(self, seat: int, why: str = LEAVE_ASKED) -> list[Message]:
@@ -591,8 +571,7 @@ class Game:
         self.leavers.append(seat)
         self.questions.clear()
         self.votes.clear()
-        self.next_state = PAUSED
-        self.leave_requested()
+        self._move("leave_requested")
         out: list[Message] = []
         words = {
             LEAVE_ASKED: "is leaving",
@@ -618,15 +597,12 @@ class Game:
         out: list[Message] = [self._envelope(seat, LEAVE_REP, said, self.view(seat, "left"))]
         if self.leavers:
             self.waits += 1  # a new wait: the next leaver's LEAVE
-            self.next_state = PAUSED
-            self._fire("player_left")
+            self._move("player_left")
             return out
         voters = self.humans()
         if not voters:
-            self.next_state = FINISHED
-            return self._finish(out, "No human player remains.", reason="no_humans")
-        self.next_state = VOTING
-        self._fire("player_left")
+            return self._finish(out, "No human player remains.", "no_human_left", "no_humans")
+        self._move("vote_called")
         names = ", ".join(self.seats[s].name for s in self.empty_seats)
         for voter in voters:
             self._ask(Q_VOTE, voter, options=["yes", "no"])
@@ -648,13 +624,13 @@ class Game:
         self.votes[seat] = choice == "yes"
         out: list[Message] = []
         if choice == "no":
-            self.next_state = FINISHED
             self.questions.clear()
             name = self.seats[seat].name
-            return self._finish(out, f"{name} voted against a computer player.", "vote_failed")
+            return self._finish(
+                out, f"{name} voted against a computer player.", "vote_failed", "vote_failed"
+            )
         if self.questions:
-            self.next_state = VOTING
-            self.vote_cast()
+            self._move("vote_cast")
             return out
         return self._computers_take_over(out)
 
@@ -706,16 +682,18 @@ class Game:
             self._tell_picked(out, seat, taken, "penalty", _PENALTY_CMD[symbol])
             prompt += f" {name} also takes the penalty: {len(taken)} card(s)."
         self.questions.clear()
-        self.next_state = TURN
-        self.cards_played()
+        self._move("cards_played")
         self.table.current = rules.next_seat(self.table, seat)
         return self._start_turn(prompt, None, out)
 
     def _someone_emptied(self) -> bool:
         return any(not s.hand for s in self.seats)
 
-    def _finish(self, out: list[Message], prompt: str, reason: str = "won") -> list[Message]:
-        """The game ends: the player with no cards wins, the others ranked by cards held."""
+    def _finish(
+        self, out: list[Message], prompt: str, event: str, reason: str = "won"
+    ) -> list[Message]:
+        """The game ends (by ``event``): the player with no cards wins, the others ranked
+        by cards held."""
         order = rules.ranking(self.table, first=self.table.current)
         self.result = {
             "reason": reason,
@@ -726,24 +704,21 @@ class Game:
         if reason == "won":
             prompt += f" {self.seats[order[0]].name} wins!"
         self.questions.clear()
-        self.next_state = FINISHED
-        self._fire(self._finishing_trigger())
+        self._move(event)
         # The shared machine would otherwise keep every game ever played alive.
         GAME_MACHINE.remove_model(self)
         self._broadcast(out, "game_over", prompt + " Game over.")
         return out
 
-    def _fire(self, trigger: str) -> None:
-        """Take ``trigger``'s row, or time_ran_out's when the clock made this move."""
-        self.trigger(TIME_RAN_OUT if self._expiring else trigger)
-
-    def _finishing_trigger(self) -> str:
-        return {
-            TURN: "cards_played",
-            AWAITING_CARDS: "cards_dropped",
-            PAUSED: "player_left",
-            VOTING: "vote_cast",
-        }[self.state]
+    def _move(self, event: str) -> None:
+        """Take ``event``'s row from the current state: the machine makes the change; a
+        row that leaves the state as it is needs no trigger. No row: a bug in the rules."""
+        state = self.state
+        dest = ROWS.get((event, state), MISSING)
+        if dest is MISSING:
+            raise MachineError(f"the game table has no {event} from {state}")
+        if dest is not None and dest != state:
+            self.trigger(event)
 
     def _pause_point(self) -> Resume:
         play = self.resume or Resume(TURN)
@@ -754,8 +729,7 @@ class Game:
         """Back to where the leave paused the game; the discarded question is asked anew."""
         resume = self.resume or Resume(TURN)
         self.resume = resume if resume.state in (AWAITING_OPTION, AWAITING_CARDS) else None
-        self.next_state = resume.state
-        self._fire("vote_cast")
+        self._move(RESUMED[resume.state])
         asked = resume.question or Question(Q_TURN, self.table.current)
         self._ask(asked.kind, asked.seat, asked.options, asked.count)
         prompt = "A computer player takes the empty seat; the game resumes."
@@ -861,9 +835,10 @@ class Game:
 
     # -- checks ---------------------------------------------------------------------
 
-    def _require(self, event: str) -> None:
-        if event not in LEGAL_EVENTS[self.state]:
-            raise ProtocolError("not_now", f"{event.replace('_', ' ')} is not possible while the "
+    def _require(self, call: str) -> None:
+        """Refuse a call none of whose outcomes the table allows in the current state."""
+        if call not in LEGAL_CALLS[self.state]:
+            raise ProtocolError("not_now", f"{call.replace('_', ' ')} is not possible while the "
                                 f"game is {self.state.replace('_', ' ')}")  # fmt: skip
 
     def _check_seated(self, seat: int) -> None:

@@ -115,7 +115,6 @@ def from_snapshot(data: dict[str, Any]) -> Game:
             if r is None
             else Resume(r["state"], r["announced"], r["steps"], _unquestion(r["question"]))
         )
-        game.next_state = data["state"]
         game.sent = list(data["sent"])
         game.leavers = list(data["leavers"])
         game.empty_seats = list(data["empty_seats"])

@@ -1,7 +1,7 @@
 """The game machine's table, exhaustively: every state × every event.
 
-A legal event lands in one of the destinations the table gives for it; an illegal
-one raises ``not_now`` and leaves the whole game — snapshot and state — unchanged.
+A legal call lands in one of the destinations the table gives for its outcomes; an
+illegal one raises ``not_now`` and leaves the whole game — snapshot and state — unchanged.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from cardgame.fsm.game import (
     FINISHED,
     GAME_STATES,
     GAME_TRANSITIONS,
-    LEGAL_EVENTS,
+    LEGAL_CALLS,
+    OUTCOMES,
     PAUSED,
     TURN,
     VOTING,
@@ -90,7 +91,7 @@ MAKERS: dict[str, Callable[[], Game]] = {
     FINISHED: in_finished,
 }
 
-# Each public event, its machine trigger, and a call that is right whenever the event is legal.
+# Each public event, the game's call it is (OUTCOMES), and a call that is right whenever legal.
 EVENTS: dict[str, tuple[str, Callable[[Game], object]]] = {
     "join": ("player_joined", lambda g: g.join("eve")),
     "choose_first": ("first_player_chosen", lambda g: g.choose_first(0, 1)),
@@ -105,17 +106,30 @@ EVENTS: dict[str, tuple[str, Callable[[Game], object]]] = {
 }
 
 
-def destinations(trigger: str, state: str) -> set[str]:
+# The clock's event changes nothing itself: the game makes the absent player's move.
+CLOCK_MAKES = {CHOOSING_FIRST: "first_player_chosen", TURN: "card_drawn",
+               AWAITING_OPTION: "request_named", AWAITING_CARDS: "cards_dropped",
+               PAUSED: "player_left", VOTING: "vote_cast"}  # fmt: skip
+
+
+def destinations(call: str, state: str) -> set[str]:
+    """Where the table's rows for the call's outcomes lead from ``state`` (None: it stays)."""
+    if call == "time_ran_out":
+        return destinations(CLOCK_MAKES[state], state)
     return {
-        dest
-        for t, source, dest in GAME_TRANSITIONS
-        if t == trigger and (state == source or (isinstance(source, list) and state in source))
+        state if dest is None else dest
+        for event, source, dest in GAME_TRANSITIONS
+        if event in OUTCOMES[call]
+        and (state == source or (isinstance(source, list) and state in source))
     }
 
 
-def test_every_state_has_a_maker_and_every_trigger_an_event():
+def test_every_state_has_a_maker_and_every_event_a_call():
     assert set(MAKERS) == set(GAME_STATES)
-    assert {t for t, _ in EVENTS.values()} == {t for t, _, _ in GAME_TRANSITIONS}
+    assert {t for t, _ in EVENTS.values()} == set(OUTCOMES)
+    events = [event for event, _, _ in GAME_TRANSITIONS]
+    assert set().union(*OUTCOMES.values()) == set(events)
+    assert sum(len(o) for o in OUTCOMES.values()) == len(set(events))  # each outcome one call
 
 
 @pytest.mark.parametrize("state", GAME_STATES)
@@ -125,7 +139,7 @@ def test_state_by_event(state, event):
     assert game.state == state
     trigger, call = EVENTS[event]
     before = to_snapshot(game)
-    if trigger in LEGAL_EVENTS[state]:
+    if trigger in LEGAL_CALLS[state]:
         call(game)
         assert game.state in destinations(trigger, state)
     else:
