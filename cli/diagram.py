@@ -23,7 +23,8 @@ from typing import Final
 import click
 from transitions.extensions.diagrams import GraphMachine
 
-from cardgame.fsm import game, session
+from cardgame.fsm import session
+from cardgame.fsm.machine import GAME_STATES, GAME_TRANSITIONS, WAITING
 
 REGENERATE: Final = "cardgame diagram all --out specs/diagrams --embed specs/protocol.md"
 
@@ -46,10 +47,10 @@ TABLES: Final[dict[str, Table]] = {
         session.SESSION_TRANSITIONS,
     ),
     "game": Table(
-        "Game (GAME_TRANSITIONS in fsm/game.py)",
-        game.GAME_STATES,
-        game.WAITING,
-        game.GAME_TRANSITIONS,
+        "Game (GAME_TRANSITIONS in fsm/machine.py)",
+        GAME_STATES,
+        WAITING,
+        GAME_TRANSITIONS,
     ),
 }
 

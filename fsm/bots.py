@@ -21,7 +21,8 @@ from typing import Any, Final
 
 from . import rules
 from .cards import ASK, DROP, PICK_ONE, PICK_TWO, SKIP, Card, parse_card
-from .game import Q_DROP, Q_FIRST_PLAYER, Q_REQUEST, Q_TURN, Q_VOTE, Game, Message, Question
+from .game import Game
+from .messages import Q_DROP, Q_FIRST_PLAYER, Q_REQUEST, Q_TURN, Q_VOTE, Message, Question
 
 
 @dataclass(frozen=True)

@@ -1,213 +1,87 @@
-"""One game of Discard as an explicit state machine.
+"""One game of Discard: the events that move it on, and what each seat is told of them.
 
-Rule 1: this module decides *what may happen next*; ``rules.py`` decides *what a
-play does*. It knows players only as seat numbers and speaks to them only by
-returning messages: no sockets, no clock, no files. Randomness comes from the
-seeded ``random.Random`` on the table, so the same seed and the same events give
-the same game.
+Rule 1: this module says *which event happened*; ``machine.py`` says whether it may
+(the table), ``rules.py`` *what a play does*, ``messages.py`` how each seat is told.
+It knows players only as seat numbers and speaks to them only by returning messages:
+no sockets, no clock, no files. Randomness comes from the seeded ``random.Random`` on
+the table, so the same seed and the same events give the same game.
 
 Rule 2: an event that is not legal in the current state, or that breaks a rule
 of the protocol (out of turn, a card not held, an answer to a question nobody
 asked), raises :class:`ProtocolError` and changes nothing.
 
 Every event returns the messages it produced, ``(seat, envelope)`` pairs, already
-numbered per seat (``msg_id`` "1", "2", … for each seat). Each player's messages
-hold only that player's hand.
-
-The table below is the whole machine. Its events are named by their outcome, so
-each leads from a state to one state, without conditions: a call such as ``play``
-learns from the rules what happened (the turn moves on, an ``?`` asks for a
-request, a hand is empty) and takes that event's row. A call is legal in a state
-where the table has a row for one of its outcomes (``OUTCOMES``). A row that leaves
-the state as it is (94% of a game's moves: turn after turn) is read from the table
-and needs no trigger; every change of state is the machine's.
+numbered per seat. Each player's messages hold only that player's hand.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any
 
-from transitions import Machine, MachineError
-
-from . import rules
+from . import messages, rules
 from .cards import Card, CardError, new_deck, parse_card
+from .leaving import LEAVE_ASKED, LEAVE_DROPPED, LEAVE_IDLE, Leaving
+from .machine import (
+    AWAITING_CARDS,
+    AWAITING_OPTION,
+    CHOOSING_FIRST,
+    FINISHED,
+    GAME_MACHINE,
+    GAME_STATES,
+    GAME_TRANSITIONS,
+    IN_PLAY,
+    LEGAL_CALLS,
+    OUTCOMES,
+    PAUSED,
+    TURN,
+    VOTING,
+    WAITING,
+    ProtocolError,
+    require,
+    take,
+    too_late,
+)
+from .messages import (
+    CREATE_A_COMPUTER,
+    GAME_CONTINUE,
+    GAME_MESSAGE_REP,
+    LEAVE_REP,
+    PENALTY_CMD,
+    PICK_CARDS,
+    PICK_CMD,
+    PICK_ONE,
+    PICK_OPTION,
+    PICK_TWO,
+    Q_DROP,
+    Q_FIRST_PLAYER,
+    Q_REQUEST,
+    Q_TURN,
+    Q_VOTE,
+    QUESTION_FORMS,
+    QUESTION_PROMPTS,
+    TIME_RAN_OUT,
+    TURN_QUESTIONS,
+    USER_INPUT_CONTINUE,
+    W_LEAVE,
+    Message,
+    Question,
+    Resume,
+)
 from .rules import REQUEST_OPTIONS, Seat, Table
 
-# -- states -------------------------------------------------------------------------
-
-WAITING: Final = "waiting"  # for players to fill the room
-CHOOSING_FIRST: Final = "choosing_first"  # the creator picks who plays first
-TURN: Final = "turn"  # the current player plays or draws
-AWAITING_OPTION: Final = "awaiting_option"  # the current player names a shape or colour
-AWAITING_CARDS: Final = "awaiting_cards"  # the current player picks normal cards to drop
-PAUSED: Final = "paused"  # a leave in progress (Scenario B steps 1-6)
-VOTING: Final = "voting"  # the remaining humans vote on computer replacements (step 7)
-FINISHED: Final = "finished"
-
-GAME_STATES: Final = [
-    WAITING,
-    CHOOSING_FIRST,
-    TURN,
-    AWAITING_OPTION,
-    AWAITING_CARDS,
-    PAUSED,
-    VOTING,
-    FINISHED,
-]
-IN_PLAY: Final = [CHOOSING_FIRST, TURN, AWAITING_OPTION, AWAITING_CARDS]
-
-# -- events (machine triggers; past tense: they name what happened) ---------------
-
-GAME_TRANSITIONS: Final[list[tuple[str, str | list[str], str | None]]] = [
-    # event                     source              dest
-    ("player_joined",           WAITING,            WAITING),  # seats still empty
-    ("room_filled",             WAITING,            CHOOSING_FIRST),  # the last seat: deal
-    ("first_player_chosen",     CHOOSING_FIRST,     TURN),
-    ("cards_played",            TURN,               TURN),  # the turn moves on (or plays again)
-    ("request_owed",            TURN,               AWAITING_OPTION),  # an ? alone
-    ("drop_owed",               TURN,               AWAITING_CARDS),
-    ("won_by_play",             TURN,               FINISHED),  # a hand is empty
-    ("card_drawn",              TURN,               TURN),  # a card, or the penalty
-    ("request_named",           AWAITING_OPTION,    TURN),
-    ("cards_dropped",           AWAITING_CARDS,     TURN),
-    ("won_by_drop",             AWAITING_CARDS,     FINISHED),
-    ("leave_requested",         IN_PLAY + [PAUSED, VOTING], PAUSED),
-    ("player_left",             PAUSED,             PAUSED),  # another leaver still to confirm
-    ("vote_called",             PAUSED,             VOTING),  # the last leaver has left
-    ("no_human_left",           PAUSED,             FINISHED),
-    ("vote_cast",               VOTING,             VOTING),  # ballots still to come
-    ("resumed_choosing_first",  VOTING,             CHOOSING_FIRST),  # all yes: back where
-    ("resumed_turn",            VOTING,             TURN),  # the leave paused the game
-    ("resumed_awaiting_option", VOTING,             AWAITING_OPTION),
-    ("resumed_awaiting_cards",  VOTING,             AWAITING_CARDS),
-    ("vote_failed",             VOTING,             FINISHED),  # one no
-    # The clock on what the game awaits ran out (the room's clock; see Game.awaited). It
-    # changes nothing itself: the game makes the move for the absent player, a row above
-    # (a card drawn or the penalty taken, the computer player's request or drop, the first
-    # player at random, votes not cast counted yes, a LEAVE not sent taken as sent).
-    ("time_ran_out",            IN_PLAY + [PAUSED, VOTING], None),
+#: The names the rest of the code knows the game by (the table's and the words' too).
+__all__ = [
+    "AWAITING_CARDS", "AWAITING_OPTION", "CHOOSING_FIRST", "CREATE_A_COMPUTER", "FINISHED",
+    "GAME_MACHINE", "GAME_MESSAGE_REP", "GAME_STATES", "GAME_TRANSITIONS", "IN_PLAY",
+    "LEAVE_ASKED", "LEAVE_DROPPED", "LEAVE_IDLE", "LEAVE_REP", "LEGAL_CALLS", "OUTCOMES",
+    "PAUSED", "PICK_CARDS", "PICK_OPTION", "Q_DROP", "Q_FIRST_PLAYER", "Q_REQUEST", "Q_TURN",
+    "Q_VOTE", "QUESTION_FORMS", "QUESTION_PROMPTS", "TIME_RAN_OUT", "TURN", "TURN_QUESTIONS",
+    "USER_INPUT_CONTINUE", "VOTING", "W_LEAVE", "WAITING", "Awaited", "Game", "Message",
+    "ProtocolError", "Question", "Resume",
 ]  # fmt: skip
-
-#: Each of the game's calls (named for the error sentences as the events they were before
-#: issue 14) and the events it may end in, whichever the rules choose.
-OUTCOMES: Final[dict[str, frozenset[str]]] = {
-    "player_joined": frozenset({"player_joined", "room_filled"}),
-    "first_player_chosen": frozenset({"first_player_chosen"}),
-    "cards_played": frozenset({"cards_played", "request_owed", "drop_owed", "won_by_play"}),
-    "card_drawn": frozenset({"card_drawn"}),
-    "request_named": frozenset({"request_named"}),
-    "cards_dropped": frozenset({"cards_dropped", "won_by_drop"}),
-    "leave_requested": frozenset({"leave_requested"}),
-    "player_left": frozenset({"player_left", "vote_called", "no_human_left"}),
-    "vote_cast": frozenset({"vote_cast", "resumed_choosing_first", "resumed_turn",
-                            "resumed_awaiting_option", "resumed_awaiting_cards", "vote_failed"}),
-    "time_ran_out": frozenset({"time_ran_out"}),
-}  # fmt: skip
-
-#: Where each event leads from each state it may happen in: (event, state) -> dest (None:
-#: the state stays). One row per pair: outcome-named events never branch.
-ROWS: Final[dict[tuple[str, str], str | None]] = {}
-for _event, _source, _dest in GAME_TRANSITIONS:
-    for _state in [_source] if isinstance(_source, str) else _source:
-        assert (_event, _state) not in ROWS, f"{_event} branches from {_state}"
-        ROWS[_event, _state] = _dest
-del _event, _source, _dest, _state
-
-#: The events each state accepts, derived from the table.
-LEGAL_EVENTS: Final[dict[str, frozenset[str]]] = {
-    state: frozenset(event for event, source in ROWS if source == state) for state in GAME_STATES
-}
-#: The calls each state accepts: those with an outcome the table has a row for.
-LEGAL_CALLS: Final[dict[str, frozenset[str]]] = {
-    state: frozenset(call for call, events in OUTCOMES.items() if events & LEGAL_EVENTS[state])
-    for state in GAME_STATES
-}
-#: The event that resumes a game paused in each state (a vote accepted).
-RESUMED: Final = {
-    CHOOSING_FIRST: "resumed_choosing_first",
-    TURN: "resumed_turn",
-    AWAITING_OPTION: "resumed_awaiting_option",
-    AWAITING_CARDS: "resumed_awaiting_cards",
-}
-
-# -- the protocol's words ----------------------------------------------------------
-
-GAME_MESSAGE_REP: Final = "GAME_MESSAGE_REP"
-CREATE_A_COMPUTER: Final = "CREATE_A_COMPUTER"
-LEAVE_REP: Final = "LEAVE_REP"
-PICK_OPTION: Final = "PICK_OPTION"
-PICK_CARDS: Final = "PICK_CARDS"
-PICK_ONE: Final = "PICK_ONE"
-PICK_TWO: Final = "PICK_TWO"
-USER_INPUT_CONTINUE: Final = "USER_INPUT_CONTINUE"
-GAME_CONTINUE: Final = "GAME_CONTINUE"
-INT: Final = "INT"
-STR: Final = "STR"
-LIST: Final = "LIST"
-
-# Question kinds: what the game is waiting for from one seat.
-Q_FIRST_PLAYER: Final = "first_player"  # PICK_OPTION, INT: a seat number
-Q_TURN: Final = "turn"  # PICK_CARDS, LIST: one or two cards to play, [] to draw
-Q_REQUEST: Final = "request"  # PICK_OPTION, STR: a colour or a shape
-Q_DROP: Final = "drop"  # PICK_CARDS, LIST: normal cards to drop
-Q_VOTE: Final = "vote"  # PICK_OPTION, STR: "yes" or "no" to a computer player
-
-QUESTION_FORMS: Final = {
-    Q_FIRST_PLAYER: (PICK_OPTION, INT),
-    Q_TURN: (PICK_CARDS, LIST),
-    Q_REQUEST: (PICK_OPTION, STR),
-    Q_DROP: (PICK_CARDS, LIST),
-    Q_VOTE: (PICK_OPTION, STR),
-}
-
-#: What the game awaits when it is paused: a leaver's LEAVE (Scenario B step 4).
-W_LEAVE: Final = "leave"
-#: The clock's event, and what an expired wait leaves in ``Game.expired``.
-TIME_RAN_OUT: Final = "time_ran_out"
-#: The questions a player answers on their own turn: the ones ``Game.idle`` counts.
-TURN_QUESTIONS: Final = frozenset({Q_TURN, Q_REQUEST, Q_DROP})
-
-Message = tuple[int, dict[str, Any]]
-
-# The pick messages' next_cmd: by the penalty's symbol, or by how many cards were picked.
-_PENALTY_CMD: Final = {"1": PICK_ONE, "2": PICK_TWO}
-_PICK_CMD: Final = {0: PICK_ONE, 1: PICK_ONE, 2: PICK_TWO}
-
-
-# Why a player leaves (Game.request_leave): the words the others are told differ.
-LEAVE_ASKED: Final = "asked"
-LEAVE_DROPPED: Final = "dropped"
-LEAVE_IDLE: Final = "idle"
-
-
-class ProtocolError(Exception):
-    """A refused event: a stable machine-readable code and a sentence for people."""
-
-    def __init__(self, code: str, sentence: str) -> None:
-        super().__init__(sentence)
-        self.code = code
-        self.sentence = sentence
-
-
-def too_late() -> ProtocolError:
-    """An answer to a question whose clock ran out: the game went on without it."""
-    return ProtocolError(
-        "too_late", "time ran out for that question; the game went on without your answer"
-    )
-
-
-@dataclass
-class Question:
-    """What the game waits for from one seat (the ``USER_INPUT_CONTINUE`` flag)."""
-
-    kind: str
-    seat: int
-    msg_id: str = ""
-    options: list[Any] = field(default_factory=list)
-    count: int = 0  # cards to drop
 
 
 @dataclass(frozen=True)
@@ -223,28 +97,7 @@ class Awaited:
     serial: int
 
 
-@dataclass
-class Resume:
-    """Where the game loop goes on after the pending question (``GAME_CONTINUE``)."""
-
-    state: str
-    announced: bool = False  # the play's last-card announcement, checked at its end
-    steps: int = 1  # how far the turn moves on once the play is complete
-    question: Question | None = None  # the question a leave discarded, asked anew on resume
-
-
-def _build_machine() -> Machine:
-    machine = Machine(model=None, states=GAME_STATES, initial=WAITING, auto_transitions=False)
-    for event, source, dest in GAME_TRANSITIONS:
-        machine.add_transition(event, source, dest)
-    return machine
-
-
-GAME_MACHINE: Final = _build_machine()
-MISSING: Final = object()
-
-
-class Game:
+class Game(Leaving):
     """One room's game. Create it, ``join`` players, then feed it their events."""
 
     state: str
@@ -304,29 +157,9 @@ class Game:
 
     def view(self, seat: int, event: str) -> dict[str, Any]:
         """What ``seat`` may know, told because of ``event``: its own hand and the public table."""
-        public = self._public()
+        public = messages.public_view(self)
         public["event"] = event
-        return self._view(seat, public)
-
-    def _public(self) -> dict[str, Any]:
-        table = self.table
-        return {
-            "top_card": table.top_card.text if table.top_card else None,
-            "turn": table.current,
-            "players": [
-                {"name": s.name, "cards": len(s.hand), "computer": s.computer} for s in table.seats
-            ],
-            "penalty": table.penalty,
-            "request": table.request,
-            "market": len(table.market),
-            "state": self.state,
-        }
-
-    def _view(self, seat: int, public: dict[str, Any]) -> dict[str, Any]:
-        view = dict(public)
-        view["you"] = seat
-        view["hand"] = [c.text for c in self.seats[seat].hand]
-        return view
+        return messages.seat_view(self, seat, public)
 
     # -- events ---------------------------------------------------------------------
 
@@ -459,7 +292,7 @@ class Game:
         self.questions.clear()
         prompt = f"{name} played {shown}."
         for other, picked in outcome.picks:
-            self._tell_picked(out, other, picked, "everyone picks", _PICK_CMD[len(picked)])
+            messages.tell_picked(self, out, other, picked, "everyone picks", PICK_CMD[len(picked)])
         if outcome.picks:
             prompt += f" Everyone else picks {len(outcome.picks[0][1])}."
         if outcome.taken is not None:
@@ -500,13 +333,13 @@ class Game:
         name = self.seats[seat].name
         if self.table.penalty:
             symbol, picked = rules.take_penalty(self.table, seat)
-            self._tell_picked(out, seat, picked, "penalty", _PENALTY_CMD[symbol])
+            messages.tell_picked(self, out, seat, picked, "penalty", PENALTY_CMD[symbol])
             prompt = f"{name} took the penalty: {len(picked)} card(s)."
             if self._expiring:
                 prompt = f"{name} ran out of time and took the penalty: {len(picked)} card(s)."
         else:
             picked = rules.pick(self.table, seat, 1)
-            self._tell_picked(out, seat, picked, "draw", PICK_ONE)
+            messages.tell_picked(self, out, seat, picked, "draw", PICK_ONE)
             prompt = f"{name} drew a card."
             if self._expiring:
                 prompt = f"{name} ran out of time; a card was drawn for them."
@@ -553,94 +386,6 @@ class Game:
         self._move("cards_dropped")
         return self._end_play(out, seat, resume, prompt, GAME_CONTINUE)
 
-    def request_leave(self, seat: int, why: str = LEAVE_ASKED) -> list[Message]:
-        """Scenario B steps 1-3: pause, discard pending questions, send each their state.
-
-        ``why``: asked for, or not asked for and the others are told why instead: the
-        player's connection was lost and their grace period ran out, or their clock ran
-        out too many turns in a row (``idle``).
-        """
-        self._require("leave_requested")
-        self._check_seated(seat)
-        if seat in self.gone or self.seats[seat].computer:
-            raise ProtocolError("not_playing", "this seat is not a human player in the game")
-        if self.state != PAUSED and self.state != VOTING:
-            self.resume = self._pause_point()
-        if not self.leavers:
-            self.waits += 1  # a new wait: this leaver's LEAVE
-        self.leavers.append(seat)
-        self.questions.clear()
-        self.votes.clear()
-        self._move("leave_requested")
-        out: list[Message] = []
-        words = {
-            LEAVE_ASKED: "is leaving",
-            LEAVE_DROPPED: "lost the connection and did not come back",
-            LEAVE_IDLE: f"let the clock run out {self.idle[seat]} turns in a row and is "
-            "treated as having left",
-        }[why]
-        self._broadcast(out, "paused", f"{self.seats[seat].name} {words}; the game is paused.")
-        return out
-
-    def leave(self, seat: int) -> list[Message]:
-        """Scenario B steps 4-7: LEAVE_REP to the leaver, CREATE_A_COMPUTER to the others."""
-        if self.expired.get(seat) == W_LEAVE:
-            raise too_late()
-        self._require("player_left")
-        if seat not in self.leavers:
-            raise ProtocolError("not_leaving", "ask to leave with a game message first")
-        self.leavers.remove(seat)
-        self.empty_seats.append(seat)
-        said = "You left the game."
-        if self._expiring:
-            said = "Your LEAVE did not come in time; you have left the game."
-        out: list[Message] = [self._envelope(seat, LEAVE_REP, said, self.view(seat, "left"))]
-        if self.leavers:
-            self.waits += 1  # a new wait: the next leaver's LEAVE
-            self._move("player_left")
-            return out
-        voters = self.humans()
-        if not voters:
-            return self._finish(out, "No human player remains.", "no_human_left", "no_humans")
-        self._move("vote_called")
-        names = ", ".join(self.seats[s].name for s in self.empty_seats)
-        for voter in voters:
-            self._ask(Q_VOTE, voter, options=["yes", "no"])
-        self._broadcast(
-            out,
-            "vote",
-            f"{names} left. Should a computer player take the empty seat?",
-            cmd=CREATE_A_COMPUTER,
-        )
-        return out
-
-    def vote(self, seat: int, choice: Any) -> list[Message]:
-        """One remaining human's answer; all yes seats computers, any no ends the game."""
-        self._require("vote_cast")
-        self._check_asked(seat, Q_VOTE)
-        if choice not in ("yes", "no"):
-            raise ProtocolError("bad_answer", "answer yes or no")
-        del self.questions[seat]
-        self.votes[seat] = choice == "yes"
-        out: list[Message] = []
-        if choice == "no":
-            self.questions.clear()
-            name = self.seats[seat].name
-            return self._finish(
-                out, f"{name} voted against a computer player.", "vote_failed", "vote_failed"
-            )
-        if self.questions:
-            self._move("vote_cast")
-            return out
-        return self._computers_take_over(out)
-
-    def _computers_take_over(self, out: list[Message]) -> list[Message]:
-        for empty in self.empty_seats:
-            self.seats[empty].computer = True
-        self.empty_seats.clear()
-        self.votes.clear()
-        return self._resume(out)
-
     # -- how the game moves on ------------------------------------------------------
 
     def _end_play(
@@ -650,7 +395,7 @@ class Game:
         hand = self.seats[seat].hand
         if len(hand) == 1 and not resume.announced:
             picked = rules.pick(self.table, seat, 1)
-            self._tell_picked(out, seat, picked, "last card not announced", PICK_ONE)
+            messages.tell_picked(self, out, seat, picked, "last card not announced", PICK_ONE)
             prompt += f" {self.seats[seat].name} did not announce the last card and picks 1."
         elif len(hand) == 1:
             prompt += f" {self.seats[seat].name} announces the last card."
@@ -675,11 +420,11 @@ class Game:
         """
         name = self.seats[seat].name
         picked = rules.pick(self.table, seat, 2)
-        self._tell_picked(out, seat, picked, f"wrong card: {why}", PICK_TWO)
+        messages.tell_picked(self, out, seat, picked, f"wrong card: {why}", PICK_TWO)
         prompt = f"{name} played a wrong card and picks 2."
         if self.table.penalty:
             symbol, taken = rules.take_penalty(self.table, seat)
-            self._tell_picked(out, seat, taken, "penalty", _PENALTY_CMD[symbol])
+            messages.tell_picked(self, out, seat, taken, "penalty", PENALTY_CMD[symbol])
             prompt += f" {name} also takes the penalty: {len(taken)} card(s)."
         self.questions.clear()
         self._move("cards_played")
@@ -711,32 +456,7 @@ class Game:
         return out
 
     def _move(self, event: str) -> None:
-        """Take ``event``'s row from the current state: the machine makes the change; a
-        row that leaves the state as it is needs no trigger. No row: a bug in the rules."""
-        state = self.state
-        dest = ROWS.get((event, state), MISSING)
-        if dest is MISSING:
-            raise MachineError(f"the game table has no {event} from {state}")
-        if dest is not None and dest != state:
-            self.trigger(event)
-
-    def _pause_point(self) -> Resume:
-        play = self.resume or Resume(TURN)
-        asked = next(iter(self.questions.values()), None)
-        return Resume(self.state, play.announced, play.steps, asked)
-
-    def _resume(self, out: list[Message]) -> list[Message]:
-        """Back to where the leave paused the game; the discarded question is asked anew."""
-        resume = self.resume or Resume(TURN)
-        self.resume = resume if resume.state in (AWAITING_OPTION, AWAITING_CARDS) else None
-        self._move(RESUMED[resume.state])
-        asked = resume.question or Question(Q_TURN, self.table.current)
-        self._ask(asked.kind, asked.seat, asked.options, asked.count)
-        prompt = "A computer player takes the empty seat; the game resumes."
-        if self._expiring:
-            prompt = "Time ran out for the vote; a vote not cast counts as yes. " + prompt
-        self._broadcast(out, "resumed", prompt, flag=GAME_CONTINUE)
-        return out
+        take(self, event)
 
     def _take_resume(self) -> Resume:
         resume, self.resume = self.resume or Resume(TURN), None
@@ -755,91 +475,18 @@ class Game:
         flag: str | None = None,
         cmd: str = GAME_MESSAGE_REP,
     ) -> None:
-        """Every seated player gets the event and their own view; askees get their question."""
-        public: dict[str, Any] | None = None  # built once, for the first person to tell
         if any(not q.msg_id for q in self.questions.values()):
             self.waits += 1  # a question asked anew: a new wait
-        for seat, place in enumerate(self.seats):
-            question = self.questions.get(seat)
-            if place.computer or seat in self.empty_seats:
-                # Computers read the table, not messages: they only need the question's id.
-                if question is not None:
-                    self.sent[seat] += 1
-                    question.msg_id = str(self.sent[seat])
-                continue
-            if public is None:
-                public = self._public()
-                public["event"] = event
-                if self.result is not None:
-                    public["result"] = self.result
-            data = self._view(seat, public)
-            if question is None:
-                out.append(self._envelope(seat, cmd, prompt, data, flag=flag))
-                continue
-            next_cmd, return_type = QUESTION_FORMS[question.kind]
-            data["question"] = question.kind
-            if question.count:
-                data["count"] = question.count
-            extra = question.options if question.kind != Q_TURN else data["hand"]
-            message = self._envelope(
-                seat,
-                cmd,
-                prompt + " " + QUESTION_PROMPTS[question.kind],
-                data,
-                return_type=return_type,
-                flag=USER_INPUT_CONTINUE,
-                next_cmd=next_cmd,
-                extra_data=extra,
-            )
-            question.msg_id = message[1]["msg_id"]
-            out.append(message)
-
-    def _tell_picked(
-        self, out: list[Message], seat: int, picked: list[Card], why: str, next_cmd: str
-    ) -> None:
-        """Only the picker learns which cards they picked (computers need not be told)."""
-        if self.seats[seat].computer:
-            return
-        top = self.table.top_card
-        data = {"top_card": top.text if top else None, "event": "picked", "why": why,
-                "hand": [c.text for c in self.seats[seat].hand]}  # fmt: skip
-        texts = [c.text for c in picked]
-        out.append(self._envelope(seat, GAME_MESSAGE_REP, f"You pick {len(picked)} ({why}).",
-                                  data, next_cmd=next_cmd, extra_data=texts))  # fmt: skip
-
-    def _envelope(
-        self,
-        seat: int,
-        cmd: str,
-        prompt: str,
-        data: dict[str, Any],
-        return_type: str | None = None,
-        flag: str | None = None,
-        next_cmd: str | None = None,
-        extra_data: Any = None,
-    ) -> Message:
-        self.sent[seat] += 1
-        payload = {
-            "prompt": prompt,
-            "data": data,
-            "return_type": return_type,
-            "flag": flag,
-            "next_cmd": next_cmd,
-            "extra_data": extra_data,
-        }
-        return seat, {"cmd": cmd, "msg_id": str(self.sent[seat]), "payload": payload}
+        messages.broadcast(self, out, event, prompt, flag, cmd)
 
     def tell(self, seat: int, cmd: str, prompt: str, data: dict[str, Any]) -> Message:
         """A numbered message outside the game's events (errors, connection notices)."""
-        return self._envelope(seat, cmd, prompt, data)
+        return messages.envelope(self, seat, cmd, prompt, data)
 
     # -- checks ---------------------------------------------------------------------
 
     def _require(self, call: str) -> None:
-        """Refuse a call none of whose outcomes the table allows in the current state."""
-        if call not in LEGAL_CALLS[self.state]:
-            raise ProtocolError("not_now", f"{call.replace('_', ' ')} is not possible while the "
-                                f"game is {self.state.replace('_', ' ')}")  # fmt: skip
+        require(call, self.state)
 
     def _check_seated(self, seat: int) -> None:
         if type(seat) is not int or not 0 <= seat < len(self.seats):
@@ -867,13 +514,3 @@ class Game:
             return [parse_card(t) for t in data]
         except CardError as err:
             raise ProtocolError("bad_card", str(err)) from None
-
-
-#: The sentence that ends every question's prompt (clients that show their own prompts strip it).
-QUESTION_PROMPTS: Final = {
-    Q_FIRST_PLAYER: "Who plays first? Answer with a seat number.",
-    Q_TURN: "Your turn: play one card or a combination of two, or [] to draw.",
-    Q_REQUEST: "Name a colour or a shape for the next player.",
-    Q_DROP: "Pick the normal card(s) to drop.",
-    Q_VOTE: "Answer yes or no.",
-}

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections import Counter
 
 from .cards import FULL_DECK, Card, cards, parse_card
-from .game import CHOOSING_FIRST, Game
+from .game import Game
+from .machine import CHOOSING_FIRST
 
 
 def scenario(

@@ -11,7 +11,8 @@ from typing import Any
 
 from .bots import drive, make_bot
 from .cards import FULL_DECK
-from .game import FINISHED, Game
+from .game import Game
+from .machine import FINISHED
 
 
 @dataclass

@@ -13,7 +13,9 @@ import random
 from typing import Any, Final
 
 from .cards import Card, parse_card
-from .game import FINISHED, GAME_MACHINE, Game, Question, Resume
+from .game import Game
+from .machine import FINISHED, GAME_MACHINE
+from .messages import Question, Resume
 from .rules import Seat, Table
 
 #: Bumped whenever the snapshot's shape changes; older snapshots are refused.

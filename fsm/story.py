@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .game import QUESTION_PROMPTS
+from .messages import QUESTION_PROMPTS
 
 #: Messages for one player only, never part of the shared story.
 _PRIVATE_CMDS = frozenset({"ERROR", "JOIN_GAME_REP", "LEAVE_REP", "GET_ROOMATES_REP"})
