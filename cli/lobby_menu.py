@@ -177,7 +177,9 @@ class LobbyMenu:
             f"How many of them are computer players (0-{players - 1})?", 0, players - 1, "computers"
         )
         try:
-            ticket = await self.lobby.create_room(room_name, players, name, computers=computers)
+            ticket = await self.lobby.create_room(
+                room_name, players, name, computers=computers, spectators=self.client.spectators
+            )
         except ServerError as err:
             self.client.say(f"The room was not created: {err.sentence}", style="yellow")
             await self.lobby.cancel_create()

@@ -17,7 +17,9 @@ async def play_with_computers(client: TerminalClient, computers: int) -> None:
     """A room of ``computers`` + 1 seats, every other seat a computer: no questions asked."""
     name = client.name or default_name()
     async with LobbyClient.connect(client.url) as lobby:
-        ticket = await lobby.create_room("local", computers + 1, name, computers=computers)
+        ticket = await lobby.create_room(
+            "local", computers + 1, name, computers=computers, spectators=client.spectators
+        )
     client.name = name
     client.say(f"You ({name}) against {computers} computer player{'s' * (computers > 1)}.")
     try:

@@ -20,6 +20,7 @@ class _Commands(click.Group):
         "games": "cardgame.cli.games:games",
         "replay": "cardgame.cli.games:replay",
         "play": "cardgame.cli.play:play",
+        "watch": "cardgame.cli.watch:watch",
         "bots": "cardgame.cli.bots_cmd:bots",
         "diagram": "cardgame.cli.diagram:diagram",
         "rules": "cardgame.cli.rules_cmd:rules",

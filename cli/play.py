@@ -36,15 +36,17 @@ async def main_async(
     computers: int | None,
     lines: LineSource | None = None,
     console: Console | None = None,
+    spectators: str | None = None,
 ) -> TerminalClient | None:
     """What ``cardgame play`` runs: stdin lines unless a source is given."""
     if lines is None:
         stdin = StdinLines()
         async with stdin.running():
-            return await main_async(server, name, computers, stdin, console)
+            return await main_async(server, name, computers, stdin, console, spectators)
     if computers is not None and server is None:
         return await play_local(computers, lines, console, name)
     client = TerminalClient(server or "ws://127.0.0.1:8888", lines, console, name)
+    client.spectators = spectators
     if computers is not None:
         await play_with_computers(client, computers)
     else:
@@ -133,7 +135,16 @@ def run_command(main: Callable[..., Awaitable[Any]], url: str | None, *args: Any
     default=None,
     help="Play alone against N computer players: no set-up at all.",
 )
-def play(server: str | None, name: str | None, computers: int | None) -> None:
+@click.option(
+    "--spectators",
+    type=click.Choice(["chat", "watch", "none"]),
+    default=None,
+    help="Who may watch the rooms you create: anybody, and chat with you (chat, the "
+    "server's default); anybody, without chatting (watch); nobody (none).",
+)
+def play(
+    server: str | None, name: str | None, computers: int | None, spectators: str | None
+) -> None:
     """Play Discard in the terminal: join or create a room, or play alone against computers.
 
     Your hand is numbered: type the numbers of the cards to play (`3`, or `3 5` for a
@@ -148,4 +159,5 @@ def play(server: str | None, name: str | None, computers: int | None) -> None:
             name = check_name(name)
         except ProtocolError as err:
             raise click.BadParameter(err.sentence, param_hint="--name") from None
-    run_command(main_async, server or "ws://127.0.0.1:8888", server, name, computers)
+    run_command(main_async, server or "ws://127.0.0.1:8888", server, name, computers, None, None,
+                spectators)  # fmt: skip

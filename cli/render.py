@@ -147,9 +147,13 @@ def table(view: dict[str, Any], glyphs: dict[str, str] = UNICODE_GLYPHS) -> Rend
     top = Text("Top card: ")
     top.append_text(card(view["top_card"], glyphs) if view.get("top_card") else Text("none"))
     top.append(f"    Market: {view.get('market', '?')} cards")
+    if view.get("watching"):
+        top.append(f"    {view['watching']} watching")
     lines: list[RenderableType] = [top, players_line(view)]
     if view.get("penalty"):
-        symbol = bot_view(view).penalty_symbol
+        # Only 1s or only 2s stack: a pending penalty's symbol is the top card's (a
+        # spectator's view has no hand, so not bot_view).
+        symbol = parse_card(view["top_card"]).sign
         lines.append(
             Text(
                 f"Penalty pending: pick {view['penalty']} (or stack another "

@@ -114,6 +114,8 @@ LIMITS = (
     ("lobby_push_interval", "Seconds between lobby pushes (a burst is one frame)."),
     ("chat_rate", "Chat lines per second one person may send (sustained)."),
     ("chat_burst", "Chat lines one person may send at once."),
+    ("max_spectators_per_room", "Spectators watching one room at once."),
+    ("max_spectators", "Spectators watching at once, over every room."),
 )
 
 

@@ -69,6 +69,9 @@ class TerminalClient:
         self.console = console or Console(highlight=False)
         self.glyphs = render.glyphs_for(self.console)
         self.name = name
+        #: Who may watch the rooms this person creates ("chat", "watch", "none"; None:
+        #: the server's default, "chat").
+        self.spectators: str | None = None
         self.saved: Path | None = None  # where the last left game was saved
         self.results: list[Message] = []  # every game-over message seen
         self._shown_roommates = ""

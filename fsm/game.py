@@ -55,6 +55,7 @@ from .messages import (
     PICK_ONE,
     PICK_OPTION,
     PICK_TWO,
+    PUBLIC,
     Q_DROP,
     Q_FIRST_PLAYER,
     Q_REQUEST,
@@ -77,10 +78,10 @@ __all__ = [
     "AWAITING_CARDS", "AWAITING_OPTION", "CHOOSING_FIRST", "CREATE_A_COMPUTER", "FINISHED",
     "GAME_MACHINE", "GAME_MESSAGE_REP", "GAME_STATES", "GAME_TRANSITIONS", "IN_PLAY",
     "LEAVE_ASKED", "LEAVE_DROPPED", "LEAVE_IDLE", "LEAVE_REP", "LEGAL_CALLS", "OUTCOMES",
-    "PAUSED", "PICK_CARDS", "PICK_OPTION", "Q_DROP", "Q_FIRST_PLAYER", "Q_REQUEST", "Q_TURN",
-    "Q_VOTE", "QUESTION_FORMS", "QUESTION_PROMPTS", "TIME_RAN_OUT", "TURN", "TURN_QUESTIONS",
-    "USER_INPUT_CONTINUE", "VOTING", "W_LEAVE", "WAITING", "Awaited", "Game", "Message",
-    "ProtocolError", "Question", "Resume",
+    "PAUSED", "PICK_CARDS", "PICK_OPTION", "PUBLIC", "Q_DROP", "Q_FIRST_PLAYER", "Q_REQUEST",
+    "Q_TURN", "Q_VOTE", "QUESTION_FORMS", "QUESTION_PROMPTS", "TIME_RAN_OUT", "TURN",
+    "TURN_QUESTIONS", "USER_INPUT_CONTINUE", "VOTING", "W_LEAVE", "WAITING", "Awaited", "Game",
+    "Message", "ProtocolError", "Question", "Resume",
 ]  # fmt: skip
 
 
@@ -115,6 +116,9 @@ class Game(Leaving):
         self.resume: Resume | None = None
         self.sent = [0] * seats  # messages numbered so far, per seat (seats may be told
         # things before they are joined: the room numbers its notices through the game)
+        #: Messages numbered so far in the room's public stream, the one spectators get
+        #: (the public table after each event, and chat): one stream, the same for all.
+        self.public_sent = 0
         self.leavers: list[int] = []  # asked to leave, LEAVE not yet received
         self.empty_seats: list[int] = []  # left, awaiting the vote on a computer
         self.votes: dict[int, bool] = {}
@@ -482,6 +486,14 @@ class Game(Leaving):
     def tell(self, seat: int, cmd: str, prompt: str, data: dict[str, Any]) -> Message:
         """A numbered message outside the game's events (errors, connection notices)."""
         return messages.envelope(self, seat, cmd, prompt, data)
+
+    def public_view(self, event: str) -> dict[str, Any]:
+        """The table as anybody may see it, told because of ``event``: no hand, no seat."""
+        return messages.spectator_view(self, event)
+
+    def tell_public(self, cmd: str, prompt: str, data: dict[str, Any]) -> Message:
+        """A message of the public stream (spectators'), numbered apart from every seat's."""
+        return messages.tell_public(self, cmd, prompt, data)
 
     # -- checks ---------------------------------------------------------------------
 

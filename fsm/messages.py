@@ -57,6 +57,8 @@ TIME_RAN_OUT: Final = "time_ran_out"
 TURN_QUESTIONS: Final = frozenset({Q_TURN, Q_REQUEST, Q_DROP})
 
 Message = tuple[int, dict[str, Any]]
+#: The "seat" of the public stream's messages: every spectator's, no player's.
+PUBLIC: Final = -1
 
 # The pick messages' next_cmd: by the penalty's symbol, or by how many cards were picked.
 PENALTY_CMD: Final = {"1": PICK_ONE, "2": PICK_TWO}
@@ -107,6 +109,24 @@ def public_view(game: Game) -> dict[str, Any]:
         "market": len(table.market),
         "state": game.state,
     }
+
+
+def spectator_view(game: Game, event: str) -> dict[str, Any]:
+    """The public table told because of ``event``, as a spectator sees it: no hand, no seat."""
+    view = public_view(game)
+    view["event"] = event
+    if game.result is not None:
+        view["result"] = game.result
+    return view
+
+
+def tell_public(game: Game, cmd: str, prompt: str, data: dict[str, Any]) -> Message:
+    """The public stream's next message, numbered apart from every seat's
+    (``Game.public_sent``): the same for every spectator."""
+    game.public_sent += 1
+    payload = {"prompt": prompt, "data": data, "return_type": None, "flag": None,
+               "next_cmd": None, "extra_data": None}  # fmt: skip
+    return PUBLIC, {"cmd": cmd, "msg_id": str(game.public_sent), "payload": payload}
 
 
 def seat_view(game: Game, seat: int, public: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ AWAITING_OPTION: Final = "awaiting_option"  # a PICK_OPTION question is pending
 AWAITING_CARDS: Final = "awaiting_cards"  # a PICK_CARDS question is pending (incl. the turn)
 PAUSED: Final = "paused"  # somebody is leaving (Scenario B)
 LEAVING: Final = "leaving"  # this player asked to leave; LEAVE is expected
+WATCHING: Final = "watching"  # a spectator: no seat, no token, the public table only
 CLOSED: Final = "closed"
 
 SESSION_STATES: Final = [
@@ -44,6 +45,7 @@ SESSION_STATES: Final = [
     AWAITING_CARDS,
     PAUSED,
     LEAVING,
+    WATCHING,
     CLOSED,
 ]
 #: Events told to one player that do not move the game: the cards they picked, and a
@@ -63,10 +65,11 @@ SESSION_TRANSITIONS: Final[list[tuple[str, str | list[str], str | None]]] = [
     ("CREATE_A_ROOM",     [LOBBY, CREATING],              WAITING),
     ("JOIN_ROOM",         LOBBY,                          WAITING),
     ("JOIN_GAME",         LOBBY,                          WAITING),  # the /game hello
+    ("WATCH",             LOBBY,                          WATCHING),  # a spectator's hello
     ("GET_ROOMATES",      [WAITING] + IN_GAME + [LEAVING], None),
     ("GAME_MESSAGE",      [PLAYING] + ANSWERING + [PAUSED], None),  # the game decides
     ("LEAVE",             LEAVING,                        CLOSED),
-    ("CHAT",              [WAITING] + IN_GAME + [LEAVING], None),  # a line to the room
+    ("CHAT",              [WAITING] + IN_GAME + [LEAVING, WATCHING], None),  # to the room
     # -- what the server tells the session --
     ("game_began",        WAITING,                        PLAYING),
     ("told",              [WAITING] + IN_GAME,            PLAYING),
@@ -74,7 +77,7 @@ SESSION_TRANSITIONS: Final[list[tuple[str, str | list[str], str | None]]] = [
     ("asked_cards",       [WAITING] + IN_GAME,            AWAITING_CARDS),
     ("paused",            IN_GAME,                        PAUSED),
     ("leave_accepted",    IN_GAME,                        LEAVING),
-    ("game_over",         [WAITING] + IN_GAME + [LEAVING], CLOSED),
+    ("game_over",         [WAITING] + IN_GAME + [LEAVING, WATCHING], CLOSED),
     ("disconnected",      OPEN,                           CLOSED),
 ]  # fmt: skip
 
@@ -89,6 +92,12 @@ OUT_OF_STATE: Final[dict[tuple[str, str], tuple[str, str]]] = {
         "ask to leave with a game message first",
     )
     for state in IN_GAME
+} | {
+    (cmd, WATCHING): (
+        "spectator",
+        f"{cmd} is not possible while watching: a spectator has no seat and cannot play",
+    )
+    for cmd in ("JOIN_GAME", "GAME_MESSAGE", "LEAVE", "GET_ROOMATES", "WATCH")
 }
 
 LEGAL_COMMANDS: Final[dict[str, frozenset[str]]] = {

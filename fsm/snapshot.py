@@ -76,6 +76,7 @@ def to_snapshot(game: Game) -> dict[str, Any]:
             "question": _question(resume.question),
         },
         "sent": list(game.sent),
+        "public_sent": game.public_sent,
         "leavers": list(game.leavers),
         "empty_seats": list(game.empty_seats),
         "votes": {str(k): v for k, v in game.votes.items()},
@@ -118,6 +119,7 @@ def from_snapshot(data: dict[str, Any]) -> Game:
             else Resume(r["state"], r["announced"], r["steps"], _unquestion(r["question"]))
         )
         game.sent = list(data["sent"])
+        game.public_sent = data.get("public_sent", 0)  # before spectators: none sent
         game.leavers = list(data["leavers"])
         game.empty_seats = list(data["empty_seats"])
         game.votes = {int(k): v for k, v in data["votes"].items()}

@@ -157,6 +157,13 @@ class LobbyClient(_Endpoint):
             self.pushes.extend(unpack_pushes(await self._next()))
         return self.pushes.popleft()
 
+    async def watchable_rooms(self, offset: int = 0) -> list[dict[str, Any]]:
+        """The rooms one may watch (filling or in play): a page of 50 at most."""
+        data: dict[str, Any] = {"watchable": True}
+        if offset:
+            data["offset"] = offset
+        return (await self.request("GET_ROOMS", data))["payload"]["data"]
+
     async def get_rooms(self, offset: int = 0) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(open rooms, rooms being created): a page of 50 at most from ``offset``."""
         reply = await self.request("GET_ROOMS", {"offset": offset} if offset else None)
@@ -176,13 +183,16 @@ class LobbyClient(_Endpoint):
         user_name: str,
         computers: int = 0,
         turn_seconds: int | None = None,
+        spectators: str | None = None,
     ) -> Ticket:
         """A room, and the creator's seat in it; ``turn_seconds``: its clock (else the
-        server's)."""
+        server's); ``spectators``: "chat", "watch" or "none" (else "chat")."""
         data = {"room_name": room_name, "num_of_players": players, "user_name": user_name,
                 "computers": computers}  # fmt: skip
         if turn_seconds is not None:
             data["turn_seconds"] = turn_seconds
+        if spectators is not None:
+            data["spectators"] = spectators
         return Ticket(**(await self.request("CREATE_A_ROOM", data))["payload"]["data"])
 
     async def join_room(self, room_id: str, user_name: str, hops: int = MOVED_AT_ONCE) -> Ticket:

@@ -53,6 +53,9 @@ class ServerConfig:
     #: and burst.
     chat_rate: float = 0.5
     chat_burst: float = 5.0
+    #: Spectators at once, in one room and overall.
+    max_spectators_per_room: int = 50
+    max_spectators: int = 1000
     #: Seconds between two pushes to lobby watchers: a burst of changes is one frame.
     lobby_push_interval: float = 0.25
     #: Bytes a slow connection may have queued before it is dropped (it can resume).

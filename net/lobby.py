@@ -107,6 +107,18 @@ class Lobby:
         for room in self.rooms.values():
             room.draining = True
 
+    def may_watch(self) -> None:
+        """The server's limit on spectators, over every room."""
+        watching = sum(len(room.spectators) for room in self.rooms.values())
+        if watching >= self.config.max_spectators:
+            raise ProtocolError(
+                "too_many_spectators", "the server has as many spectators as it takes"
+            )
+
+    def watchable_rooms(self) -> list[dict[str, Any]]:
+        """The rooms of this process one may watch (filling or in play), oldest first."""
+        return [r.watch_summary() for r in self.rooms.values() if r.watchable()]
+
     def check_open(self) -> None:
         if self.draining:
             raise ProtocolError("shutting_down", "the server is stopping; try again shortly")
@@ -242,7 +254,9 @@ class LobbyEndpoint:
         cmd = message["cmd"]
         data = message["payload"].get("data") or {}
         lobby, conn = self.lobby, self.conn
-        if cmd == "GET_ROOMS":
+        if cmd == "GET_ROOMS" and data.get("watchable"):
+            self._watchable(data.get("offset", 0))
+        elif cmd == "GET_ROOMS":
             await self._rooms(data.get("offset", 0))
         elif cmd == "CREATING_A_ROOM":
             lobby.check_open()
@@ -289,6 +303,15 @@ class LobbyEndpoint:
             prompt += f", {len(every_creation)} being created"
         lobby.tell(self.conn, "GET_ROOMS_REP", prompt + ".", page, creations)
 
+    def _watchable(self, offset: int) -> None:
+        """A page of the rooms one may watch."""
+        rooms = self.lobby.watchable_rooms()
+        page = rooms[offset : offset + ROOMS_PAGE]
+        prompt = f"{len(rooms)} room(s) to watch"
+        if len(page) < len(rooms):
+            prompt += f" ({offset + 1}-{offset + len(page)} here)" if page else " (none here)"
+        self.lobby.tell(self.conn, "GET_ROOMS_REP", prompt + ".", page)
+
     async def _create(self, data: dict[str, Any]) -> None:
         lobby = self.lobby
         lobby.check_open()
@@ -301,10 +324,12 @@ class LobbyEndpoint:
             raise ProtocolError("bad_size", "leave at least one seat for a person")
         lobby.may_create(self.conn.address)
         room_id = secrets.token_hex(4)
+        spectators = data.get("spectators", "chat")
         room = Room(room_id, room_name, size, computers, lobby.store, lobby.config,
-                    turn_seconds=data.get("turn_seconds"))  # fmt: skip
+                    turn_seconds=data.get("turn_seconds"), spectators=spectators)  # fmt: skip
         try:
-            await lobby.store.add_room(room_id, room_name, size, computers, room.turn_seconds)
+            await lobby.store.add_room(room_id, room_name, size, computers, room.turn_seconds,
+                                       spectators=spectators)  # fmt: skip
         except StorageUnavailable as err:  # nothing written, nothing created
             log.error("room %s was not saved: %s", room_id, err)
             raise storage_refusal() from None
@@ -373,10 +398,26 @@ class GameEndpoint:
             last_msg_id = data.get("last_msg_id", 0)
             await room.post("join_game", self.conn, player, last_msg_id, message["msg_id"])
             return
+        if cmd == "WATCH":
+            await self._watch(message)
+            return
         assert self.room is not None  # the session allows nothing else before JOIN_GAME
         event = {"GAME_MESSAGE": "game_message", "LEAVE": "leave", "GET_ROOMATES": "roommates",
                  "CHAT": "chat"}  # fmt: skip
         await self.room.post(event[cmd], self.conn, message)
+
+    async def _watch(self, message: dict[str, Any]) -> None:
+        """A spectator for a room: no seat, no token; refused here while nothing is done
+        (the connection stays, and may watch another room)."""
+        if self.room is not None:
+            raise ProtocolError("not_now", "this connection already watches a room")
+        data = message["payload"]["data"]
+        room = await self.lobby.room(data["room_id"])
+        name = check_name(data["user_name"]) if "user_name" in data else None
+        self.lobby.may_watch()
+        room.check_watch(name)
+        self.room = room
+        await room.post("watch", self.conn, name, data.get("last_msg_id"), message["msg_id"])
 
     async def _replay_finished(self, data: dict[str, Any]) -> bool:
         """A game that ended (before a restart, or longer ago than the linger) still

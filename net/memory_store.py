@@ -29,6 +29,7 @@ class MemoryStore:
         size: int,
         computers: int = 0,
         turn_seconds: float | None = None,
+        spectators: str = "chat",
     ) -> None:
         return None
 

@@ -48,7 +48,7 @@ from .store import (
     StoreError,
 )
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 #: Names this database as ours (the row of ``cardgame_schema``).
 APPLICATION: Final = "cardgame"
 #: Serialises migrations of processes started at once (pg_advisory_xact_lock key).
@@ -121,6 +121,10 @@ MIGRATIONS: Final = [
     # rooms from before: the server's --turn-seconds.
     """
     ALTER TABLE rooms ADD COLUMN turn_seconds double precision;
+    """,
+    # 3: who may watch the room: 'chat', 'watch' or 'none' (as in SQLite's schema 5).
+    """
+    ALTER TABLE rooms ADD COLUMN spectators text NOT NULL DEFAULT 'chat';
     """,
 ]
 
@@ -288,18 +292,20 @@ class PgStore:
         size: int,
         computers: int = 0,
         turn_seconds: float | None = None,
+        spectators: str = "chat",
     ) -> None:
         def insert(db: psycopg.Connection) -> None:
             db.execute(
-                "INSERT INTO rooms (room_id, name, size, computers, turn_seconds, created, owner, "
-                "lease_until) VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, clock_timestamp() + make_interval(secs => %s))",
+                "INSERT INTO rooms (room_id, name, size, computers, turn_seconds, spectators, "
+                "created, owner, lease_until) VALUES "
+                "(%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp() + make_interval(secs => %s))",
                 (
                     room_id,
                     name,
                     size,
                     computers,
                     turn_seconds,
+                    spectators,
                     time.time(),
                     self.process_id,
                     self.lease_seconds,
@@ -436,8 +442,20 @@ class PgStore:
         self, db: psycopg.Connection, where: str = "", params: tuple[Any, ...] = ()
     ) -> list[StoredRoom]:
         rooms = []
-        for room_id, name, size, computers, turn, finished, result, snapshot, logged in db.execute(
-            "SELECT r.room_id, r.name, r.size, r.computers, r.turn_seconds, r.finished, r.result, "
+        for (
+            room_id,
+            name,
+            size,
+            computers,
+            turn,
+            watch,
+            finished,
+            result,
+            snapshot,
+            logged,
+        ) in db.execute(
+            "SELECT r.room_id, r.name, r.size, r.computers, r.turn_seconds, r.spectators, "
+            "r.finished, r.result, "
             "g.snapshot, (SELECT count(*) FROM moves m WHERE m.room_id = r.room_id) "
             f"FROM rooms r LEFT JOIN games g USING (room_id) {where} ORDER BY r.created",
             params,
@@ -462,6 +480,7 @@ class PgStore:
                     computers,
                     logged,
                     turn,
+                    watch,
                 )  # fmt: skip
             )
         return rooms

@@ -63,7 +63,12 @@ ERROR_CODES: Final = {
     "held and goes through later, in the lobby nothing was done",
     "moved": "another server process runs the room: send the command again to ``url``",
     "bad_text": "a chat line that is empty, too long, renders blank or hides characters",
+    "spectator": "a spectator cannot play, hold a seat or (where the room says so) chat",
+    "not_watchable": "the room's creator does not let anybody watch it",
+    "too_many_spectators": "the room, or the server, has as many spectators as it takes",
 }
+#: Who may watch a room (CREATE_A_ROOM's ``spectators``): watch and chat, watch only, nobody.
+SPECTATOR_RULES: Final = ("chat", "watch", "none")
 
 _NAME: Final = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
 _ID: Final = {"type": "string", "minLength": 1, "maxLength": MAX_ID}
@@ -109,7 +114,9 @@ LOBBY_COMMANDS: Final = {
                 "data": {
                     "type": ["object", "null"],
                     "properties": {
-                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_MSG_ID}
+                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_MSG_ID},
+                        # true: the rooms one may watch (filling or in play), not the open ones
+                        "watchable": {"type": "boolean"},
                     },
                     "additionalProperties": False,
                 }
@@ -131,6 +138,7 @@ LOBBY_COMMANDS: Final = {
                     "minimum": MIN_TURN_SECONDS,
                     "maximum": MAX_TURN_SECONDS,
                 },
+                "spectators": {"enum": list(SPECTATOR_RULES)},
             },
             ["room_name", "num_of_players", "user_name"],
         ),
@@ -182,6 +190,19 @@ GAME_COMMANDS: Final = {
                 },
             ],
         },
+    ),
+    "WATCH": _envelope(
+        "WATCH",
+        _data(
+            {
+                "room_id": _ID,
+                # Needed only to chat (where the room lets spectators chat).
+                "user_name": _NAME,
+                # Absent: from now on; a number: every public message after it, first.
+                "last_msg_id": {"type": "integer", "minimum": 0, "maximum": MAX_MSG_ID},
+            },
+            ["room_id"],
+        ),
     ),
     "GET_ROOMATES": _envelope("GET_ROOMATES", None),
     "LEAVE": _envelope("LEAVE", None),
@@ -271,6 +292,8 @@ GAME_VIEW: Final = {
         "seconds": {"type": "number", "minimum": 0},
         "seconds_left": {"type": "number", "minimum": 0},
         "clock": _NULL_OR(CLOCK),
+        # Spectators watching the room when the message was sent.
+        "watching": {"type": "integer", "minimum": 0},
     },
     "required": [
         "top_card",
@@ -283,6 +306,38 @@ GAME_VIEW: Final = {
         "event",
         "you",
         "hand",
+    ],  # fmt: skip
+    "additionalProperties": False,
+}
+#: What a spectator is sent after every event: the public table, never a hand.
+PUBLIC_VIEW: Final = {
+    "type": "object",
+    "properties": {
+        key: GAME_VIEW["properties"][key]
+        for key in (
+            "top_card",
+            "turn",
+            "players",
+            "penalty",
+            "request",
+            "market",
+            "state",
+            "event",
+            "result",
+            "clock",
+            "watching",
+        )  # fmt: skip
+    },
+    "required": [
+        "top_card",
+        "turn",
+        "players",
+        "penalty",
+        "request",
+        "market",
+        "state",
+        "event",
+        "watching",
     ],  # fmt: skip
     "additionalProperties": False,
 }
@@ -362,8 +417,53 @@ _ROOMMATES: Final = {
         # In JOIN_GAME_REP: the msg_id of the JOIN_GAME it answers, so a client tells
         # its own connection's reply from an earlier connection's, replayed.
         "reply_to": {"type": "string"},
+        # Spectators watching the room now.
+        "watching": {"type": "integer", "minimum": 0},
     },
     "required": ["room_id", "room_name", "you", "players", "computers", "seats_left"],
+}
+
+#: A room one may watch (GET_ROOMS with ``watchable``): as in the list of open rooms,
+#: with whether its game is on and how many watch it.
+_WATCHABLE: Final = {
+    "type": "object",
+    "properties": {
+        **_ROOM["properties"],
+        "playing": {"type": "boolean"},
+        "watching": {"type": "integer", "minimum": 0},
+        "spectators": {"enum": list(SPECTATOR_RULES)},
+    },
+    "required": [*_ROOM["required"], "playing", "watching", "spectators"],
+    "additionalProperties": False,
+}
+#: WATCH_REP: the room as a spectator finds it.
+_WATCHED: Final = {
+    "type": "object",
+    "properties": {
+        "room_id": {"type": "string"},
+        "room_name": {"type": "string"},
+        "players": {"type": "array", "items": {"type": "object"}},
+        "computers": {"type": "integer", "minimum": 0},
+        "seats_left": {"type": "integer", "minimum": 0},
+        "watching": {"type": "integer", "minimum": 0},
+        "chat": {"type": "boolean"},  # this spectator may chat (a name, and the room lets it)
+        "table": _NULL_OR(PUBLIC_VIEW),  # the table now; null before the deal
+        "last_msg_id": {"type": "integer", "minimum": 0},  # the public stream's latest
+        "reply_to": {"type": "string"},
+    },
+    "required": [
+        "room_id",
+        "room_name",
+        "players",
+        "computers",
+        "seats_left",
+        "watching",
+        "chat",
+        "table",
+        "last_msg_id",
+        "reply_to",
+    ],  # fmt: skip
+    "additionalProperties": False,
 }
 
 #: A chat line, as everyone in the room receives it (the sender's copy is the reply).
@@ -407,7 +507,10 @@ _LOBBY_CHANGES: Final = {
 
 #: Server → client: the data (and extra_data) each command carries.
 SERVER_DATA: Final = {
-    "GET_ROOMS_REP": ({"type": "array", "items": _ROOM}, {"type": "array", "items": _CREATION}),
+    "GET_ROOMS_REP": (
+        {"anyOf": [{"type": "array", "items": _ROOM}, {"type": "array", "items": _WATCHABLE}]},
+        _NULL_OR({"type": "array", "items": _CREATION}),
+    ),
     "CREATING_A_ROOM_REP": (_CREATION, {"type": "null"}),
     "CANCEL_CREATE_REP": ({"type": "null"}, {"type": "null"}),
     "CREATE_A_ROOM_REP": (_TICKET, {"type": "null"}),
@@ -426,7 +529,8 @@ SERVER_DATA: Final = {
         ),
     ),
     "JOIN_GAME_REP": (_ROOMMATES, {"type": "null"}),
-    "GAME_MESSAGE_REP": ({"anyOf": [GAME_VIEW, PICKED, NOTICE]}, {}),
+    "GAME_MESSAGE_REP": ({"anyOf": [GAME_VIEW, PICKED, NOTICE, PUBLIC_VIEW]}, {}),
+    "WATCH_REP": (_WATCHED, {"type": "null"}),
     "CREATE_A_COMPUTER": (GAME_VIEW, {}),
     "LEAVE_REP": (GAME_VIEW, {"type": "null"}),
     "CHAT_REP": (CHAT_LINE, {"type": "null"}),
@@ -623,7 +727,7 @@ LOBBY_REPLIES: Final = [
 ]  # fmt: skip
 GAME_REPLIES: Final = [
     "JOIN_GAME_REP", "GAME_MESSAGE_REP", "CREATE_A_COMPUTER", "LEAVE_REP", "GET_ROOMATES_REP",
-    "CHAT_REP", "ERROR",
+    "CHAT_REP", "WATCH_REP", "ERROR",
 ]  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from cardgame.fsm.game import (
     LEAVE_DROPPED,
     LEAVE_IDLE,
     PAUSED,
+    PUBLIC,
     Q_VOTE,
     QUESTION_FORMS,
     TURN_QUESTIONS,
@@ -95,6 +96,21 @@ class Player:
     chat_allowance: RateLimiter | None = None  # made on the first line (trio's clock)
 
 
+@dataclass
+class Spectator:
+    """A connection watching the room: no seat, no token; a name only to chat."""
+
+    connection: Connection
+    name: str | None = None
+    chat_allowance: RateLimiter | None = None
+
+
+#: The events a spectator's view may carry (a leaver's own ``left`` is not one of them).
+PUBLIC_EVENTS: Final = frozenset(
+    {"game_begin", "turn", "played", "paused", "vote", "resumed", "game_over"}
+)
+
+
 class Room:
     def __init__(
         self,
@@ -107,6 +123,7 @@ class Room:
         seed: int | None = None,
         game: Game | None = None,
         turn_seconds: float | None = None,
+        spectators: str = "chat",
     ) -> None:
         self.room_id = room_id
         self.name = name
@@ -127,6 +144,9 @@ class Room:
         self._tickers: list[trio.CancelScope] = []
         #: Seconds each question allows (a room setting, chosen at creation).
         self.turn_seconds = config.turn_seconds if turn_seconds is None else turn_seconds
+        #: Who may watch (a room setting): "chat" (and chat), "watch" (only), "none".
+        self.spectator_rule = spectators
+        self.spectators: list[Spectator] = []
         self._clock: GameClock | None = None  # set once the room task runs
         self._seat_clocks: SeatClocks | None = None
         self._grace: dict[int, trio.CancelScope] = {}  # seats held for a dropped player
@@ -152,7 +172,8 @@ class Room:
         """
         game = from_snapshot(stored.snapshot) if stored.snapshot is not None else None
         room = cls(stored.room_id, stored.name, stored.size, stored.computers, store, config,
-                   game=game, turn_seconds=stored.turn_seconds)  # fmt: skip
+                   game=game, turn_seconds=stored.turn_seconds,
+                   spectators=stored.spectators)  # fmt: skip
         for p in stored.players:
             room.players.append(Player(p["seat"], p["name"], p["user_id"], p["token_hash"]))
         if room.seats_left() == 0:
@@ -228,6 +249,32 @@ class Room:
             player.computer = seat.computer
         return taken
 
+    def watch_summary(self) -> dict[str, Any]:
+        """The room in the list of rooms one may watch."""
+        return {**self.summary(), "playing": self.game.state != WAITING,
+                "watching": len(self.spectators), "spectators": self.spectator_rule}  # fmt: skip
+
+    def watchable(self) -> bool:
+        return self.spectator_rule != "none" and not self.closing and self.game.state != FINISHED
+
+    def check_watch(self, name: str | None) -> None:
+        """May one more spectator (called ``name``, to chat) watch? The room's own limits."""
+        if self.spectator_rule == "none":
+            raise ProtocolError("not_watchable", f"the room {self.name!r} may not be watched")
+        if len(self.spectators) >= self.config.max_spectators_per_room:
+            raise ProtocolError(
+                "too_many_spectators",
+                f"{self.config.max_spectators_per_room} people watch {self.name!r} already",
+            )
+        if name is None:
+            return
+        taken = [p.name for p in self.human_players()]
+        taken += [w.name for w in self.spectators if w.name is not None]
+        if alike := next((t for t in taken if looks_alike(t, name)), None):
+            raise ProtocolError(
+                "name_taken", f"somebody in {self.name!r} is already called {alike}"
+            )
+
     def player_for(self, user_id: str, token: str) -> Player:
         for player in self.players:
             if player.user_id and player.user_id == user_id:
@@ -301,6 +348,8 @@ class Room:
         for player in self.players:
             if player.connection is not None:
                 player.connection.close(GOING_AWAY)
+        for spectator in self.spectators:
+            spectator.connection.close(GOING_AWAY)
         self._close()
 
     def _close(self) -> None:
@@ -308,6 +357,8 @@ class Room:
         self.closing = True
         self.on_change()
         self._send.close()
+        for spectator in self.spectators:  # they have the whole story: nothing more to see
+            spectator.connection.close(NORMAL_CLOSURE)
 
     async def _carry_on(self) -> None:
         """After a restart: the timers the game was under run again from the start.
@@ -400,6 +451,47 @@ class Room:
         if ready and not self.draining:
             await self._begin()
 
+    async def _on_watch(
+        self, conn: Connection, name: str | None, last_msg_id: int | None, hello_id: str
+    ) -> None:
+        """A spectator: what the public stream said after ``last_msg_id`` (none when it is
+        absent: from now on), then WATCH_REP (the table now; unnumbered, like every
+        status: the stream is the room's, shared by every spectator)."""
+        if conn.closed.is_set():
+            return
+        try:
+            if self.closing:
+                raise ProtocolError("unknown_room", "the room has closed")
+            self.check_watch(name)  # again: others may have come since the endpoint asked
+        except ProtocolError as err:
+            conn.turn_away(err, "WATCH")
+            return
+        missed = []
+        if last_msg_id is not None:
+            missed = await self.store.messages_after(self.room_id, PUBLIC, last_msg_id)
+        if self.game.state == FINISHED:
+            over = "the game is over; you have everything it showed"
+            conn.turn_away(ProtocolError("game_finished", over), "WATCH", missed)
+            return
+        self.spectators.append(Spectator(conn, name))
+        conn.session.command("WATCH")
+        for message in missed:
+            conn.deliver(message)
+        game = self.game
+        table = None
+        if game.state != WAITING:
+            table = game.public_view("turn")
+            table["watching"] = len(self.spectators)
+            if self._clock is not None:
+                self._clock.stamp(table)
+        data = {"room_id": self.room_id, "room_name": self.name,
+                "players": self._roommates(0)["players"], "computers": self.computers,
+                "seats_left": self.seats_left(), "watching": len(self.spectators),
+                "chat": name is not None and self.spectator_rule == "chat", "table": table,
+                "last_msg_id": game.public_sent, "reply_to": hello_id}  # fmt: skip
+        conn.deliver(envelope("WATCH_REP", "0", f"You are watching {self.name}.", data))
+        log.info("room %s: a spectator came (%d watching)", self.room_id, len(self.spectators))
+
     async def _on_game_message(self, conn: Connection, message: dict[str, Any]) -> None:
         player = self._player_of(conn)
         if player is None:
@@ -448,32 +540,43 @@ class Room:
         of its own, so ``cardgame replay`` shows it where it was said. Refusals (the
         text, the rate) never reached the room's story: unnumbered, like ``not_now``."""
         player = self._player_of(conn)
+        speaker: Player | Spectator | None = player
         if player is None:
-            return
-        remembered = player.replies.get(message["msg_id"])
-        if remembered is not None:
-            for reply in remembered:  # a repeated id is answered again, not said twice
-                self._deliver(player, reply)
-            return
+            speaker = self._spectator_of(conn)
+            if speaker is None:
+                return
+        else:
+            remembered = player.replies.get(message["msg_id"])
+            if remembered is not None:
+                for reply in remembered:  # a repeated id is answered again, not said twice
+                    self._deliver(player, reply)
+                return
         try:
+            if isinstance(speaker, Spectator):
+                if self.spectator_rule != "chat":
+                    raise ProtocolError("spectator", "this room takes no chat from spectators")
+                if speaker.name is None:
+                    raise ProtocolError("bad_name", "watch with a user_name to chat")
             text = check_chat(message["payload"]["data"]["text"])
         except ProtocolError as err:
             conn.refuse(err, "CHAT")
             return
-        if player.chat_allowance is None:
-            player.chat_allowance = RateLimiter(self.config.chat_rate, self.config.chat_burst)
-        if not player.chat_allowance.allow():
+        if speaker.chat_allowance is None:
+            speaker.chat_allowance = RateLimiter(self.config.chat_rate, self.config.chat_burst)
+        if not speaker.chat_allowance.allow():
             conn.refuse(ProtocolError("rate_limited", "chat: too many lines; slow down"), "CHAT")
             return
-        said = {"from": player.name, "seat": player.seat, "spectator": False, "text": text}
+        assert speaker.name is not None
+        seat = None if player is None else player.seat
+        said = {"from": speaker.name, "seat": seat, "spectator": player is None, "text": text}
         await self._say(said, player, message["msg_id"])
 
     async def _say(self, said: dict[str, Any], player: Player | None, msg_id: str) -> None:
         """A chat line to everyone in the room, as one move of its story."""
-        messages = [
-            self.game.tell(p.seat, "CHAT_REP", f"{said['from']}: {said['text']}", dict(said))
-            for p in self._listeners()
-        ]
+        line = f"{said['from']}: {said['text']}"
+        messages = [self.game.tell(p.seat, "CHAT_REP", line, dict(said)) for p in self._listeners()]
+        if self.spectator_rule != "none":
+            messages.append(self.game.tell_public("CHAT_REP", line, dict(said)))
         self.moves_logged += 1
         move = (self.moves_logged, said["seat"], {"action": "chat", **said})
         await self._send_out(messages, player, msg_id, move, "CHAT")
@@ -566,6 +669,7 @@ class Room:
     async def _on_disconnected(self, conn: Connection) -> None:
         player = self._player_of(conn)
         if player is None:
+            self.spectators = [s for s in self.spectators if s.connection is not conn]
             return
         player.connection = None
         log.info("room %s: %s disconnected", self.room_id, player.name)
@@ -653,10 +757,13 @@ class Room:
         move: Move | None = None,
         cmd: str | None = None,
     ) -> None:
-        self._stamp(messages)
         if move is not None:  # the log keeps what the table was told: replay reads it
             n, seat, logged = move
-            move = (n, seat, {**logged, "told": told_to_all(messages)})
+            told = told_to_all((s, m) for s, m in messages if s != PUBLIC)
+            move = (n, seat, {**logged, "told": told})
+            if logged.get("action") != "chat":  # a chat line is its own public message
+                messages = [*messages, *self._public_messages(messages, told)]
+        self._stamp(messages)
         outgoing = [(seat, message, encode(message)) for seat, message in messages]
         await self._record(outgoing, move, player, cmd)
         if player is not None and msg_id is not None:
@@ -665,7 +772,26 @@ class Room:
             if len(player.replies) > REMEMBERED_REPLIES:
                 del player.replies[next(iter(player.replies))]
         for seat, message, text in outgoing:
-            self._deliver(self.players[seat], message, text)
+            if seat == PUBLIC:
+                for spectator in self.spectators:
+                    spectator.connection.session.observe(message)
+                    spectator.connection.deliver_text(text)
+            else:
+                self._deliver(self.players[seat], message, text)
+
+    def _public_messages(self, messages: list[Message], told: list[str]) -> list[Message]:
+        """The public stream's message for one event: the table after it, in the words
+        the whole table was told (a room nobody may watch keeps no public stream)."""
+        game = self.game
+        if self.spectator_rule == "none" or game.state == WAITING:
+            return []
+        event = "game_over" if game.state == FINISHED else "turn"
+        if game.state != FINISHED:
+            for seat, message in messages:
+                data = message["payload"]["data"]
+                if seat != PUBLIC and isinstance(data, dict) and data.get("event") in PUBLIC_EVENTS:
+                    event = data["event"]
+        return [game.tell_public(GAME_MESSAGE_REP, " ".join(told), game.public_view(event))]
 
     async def _record(
         self, messages: list[Outgoing], move: Move | None, player: Player | None, cmd: str | None
@@ -782,12 +908,14 @@ class Room:
         """Every view says what the table waits for and how long is left; every
         question, how long it allows and how long is left (written as sent)."""
         clock = self._clock
-        if clock is None:
-            return
+        watching = len(self.spectators)
         for _, message in messages:
             data = message["payload"].get("data")
-            if not isinstance(data, dict) or "hand" not in data or "state" not in data:
-                continue  # a notice, a pick, a refusal: no view of the table
+            if not isinstance(data, dict) or "players" not in data or "state" not in data:
+                continue  # a notice, a pick, a refusal, a chat line: no view of the table
+            data["watching"] = watching
+            if clock is None:
+                continue
             clock.stamp(data)
             if message["payload"].get("flag") == USER_INPUT_CONTINUE:
                 data["seconds"] = clock.seconds
@@ -797,6 +925,9 @@ class Room:
 
     def _player_of(self, conn: Connection) -> Player | None:
         return next((p for p in self.players if p.connection is conn), None)
+
+    def _spectator_of(self, conn: Connection) -> Spectator | None:
+        return next((s for s in self.spectators if s.connection is conn), None)
 
     def _notice(
         self, player: Player, event: str, what: str, seconds: float | None = None
@@ -827,4 +958,5 @@ class Room:
             ],
             "computers": self.computers,
             "seats_left": self.seats_left(),
+            "watching": len(self.spectators),
         }

@@ -41,7 +41,7 @@ from .store import Move, Outgoing, StorageUnavailable, StoredRoom, StoreError
 
 #: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
 APPLICATION_ID: Final = 0x44697363
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 # Each entry migrates the schema from version i to i + 1.
 MIGRATIONS: Final = [
@@ -96,6 +96,11 @@ MIGRATIONS: Final = [
     # rooms from before: the server's --turn-seconds.
     """
     ALTER TABLE rooms ADD COLUMN turn_seconds REAL;
+    """,
+    # 5: who may watch the room (chosen at creation): 'chat' (spectators may watch and
+    # chat), 'watch' (watch only), 'none'. Rooms from before: 'chat', the default.
+    """
+    ALTER TABLE rooms ADD COLUMN spectators TEXT NOT NULL DEFAULT 'chat';
     """,
 ]
 
@@ -294,10 +299,12 @@ class SqliteStore:
         size: int,
         computers: int = 0,
         turn_seconds: float | None = None,
+        spectators: str = "chat",
     ) -> None:
-        sql = ("INSERT INTO rooms (room_id, name, size, computers, turn_seconds, created) "
-               "VALUES (?, ?, ?, ?, ?, ?)")  # fmt: skip
-        await self._write([(sql, (room_id, name, size, computers, turn_seconds, time.time()))])
+        sql = ("INSERT INTO rooms (room_id, name, size, computers, turn_seconds, spectators, "
+               "created) VALUES (?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
+        row = (room_id, name, size, computers, turn_seconds, spectators, time.time())
+        await self._write([(sql, row)])
 
     async def free_seat(self, room_id: str, user_id: str) -> None:
         await self._write([
@@ -424,13 +431,25 @@ class SqliteStore:
         db = self._db
         rooms = []
         rows = db.execute(
-            "SELECT r.room_id, r.name, r.size, r.computers, r.turn_seconds, r.finished, "
-            "r.result, g.snapshot, g.rng, "
+            "SELECT r.room_id, r.name, r.size, r.computers, r.turn_seconds, r.spectators, "
+            "r.finished, r.result, g.snapshot, g.rng, "
             "(SELECT count(*) FROM moves m WHERE m.room_id = r.room_id) "
             f"FROM rooms r LEFT JOIN games g USING (room_id) {where} ORDER BY r.created",
             params,
         ).fetchall()
-        for room_id, name, size, computers, turn, finished, result, snapshot, rng, logged in rows:
+        for (
+            room_id,
+            name,
+            size,
+            computers,
+            turn,
+            watch,
+            finished,
+            result,
+            snapshot,
+            rng,
+            logged,
+        ) in rows:
             players = [
                 {"user_id": u, "seat": s, "name": n, "token_hash": h}
                 for u, s, n, h in db.execute(
@@ -451,6 +470,7 @@ class SqliteStore:
                     computers,
                     logged,
                     turn,
+                    watch,
                 )
             )
         return rooms

@@ -53,6 +53,7 @@ class StoredRoom:
     computers: int = 0
     moves_logged: int = 0  # entries in the move log
     turn_seconds: float | None = None  # the room's clock; None: the server's default
+    spectators: str = "chat"  # who may watch: "chat" (and chat), "watch" (only), "none"
 
 
 class Store(Protocol):
@@ -69,6 +70,7 @@ class Store(Protocol):
         size: int,
         computers: int = 0,
         turn_seconds: float | None = None,
+        spectators: str = "chat",
     ) -> None: ...
 
     async def add_player(
