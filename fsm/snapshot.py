@@ -51,7 +51,7 @@ def to_snapshot(game: Game) -> dict[str, Any]:
     table = game.table
     version, internal, gauss = table.rng.getstate()
     resume = game.resume
-    return {
+    snapshot = {
         "version": SNAPSHOT_VERSION,
         "state": game.state,
         "room": game.room,
@@ -76,7 +76,6 @@ def to_snapshot(game: Game) -> dict[str, Any]:
             "question": _question(resume.question),
         },
         "sent": list(game.sent),
-        "public_sent": game.public_sent,
         "leavers": list(game.leavers),
         "empty_seats": list(game.empty_seats),
         "votes": {str(k): v for k, v in game.votes.items()},
@@ -85,6 +84,9 @@ def to_snapshot(game: Game) -> dict[str, Any]:
         "idle": list(game.idle),
         "expired": {str(k): v for k, v in game.expired.items()},
     }
+    if game.public_sent:  # only a room with a public stream (spectators) numbers one
+        snapshot["public_sent"] = game.public_sent
+    return snapshot
 
 
 def from_snapshot(data: dict[str, Any]) -> Game:

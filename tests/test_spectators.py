@@ -194,3 +194,44 @@ async def test_limits_on_spectators_per_room_and_overall_with_a_witness_game():
                     assert await refused(closed.room_id) == "not_watchable"
                     assert await refused("nosuchroom") == "unknown_room"
             assert event_of(player.received[-1]) == "game_over"
+
+
+async def test_the_public_stream_survives_a_restart(tmp_path):
+    from cardgame.net.sqlite_store import SqliteStore
+
+    path = tmp_path / "games.db"
+    with trio.fail_after(60):
+        store = SqliteStore(path)
+        async with running_server(store) as server:
+            tickets = await fill_room(server.url, 3, computers=1)
+            room_id = tickets[0].room_id
+            async with (
+                GameClient.connect(server.url, tickets[0]) as a,
+                GameClient.connect(server.url, tickets[1]) as b,
+                WatchClient.connect(server.url, room_id, user_name="eve") as watch,
+            ):
+                await watch.receive()
+                await watch.chat("before")
+                while not any(m["cmd"] == "CHAT_REP" for m in watch.received):
+                    await watch.receive()
+                before = list(watch.received)
+        store.close()
+        store = SqliteStore(path)
+        async with (
+            running_server(store) as server,
+            GameClient.connect(server.url, tickets[0]) as a,
+            GameClient.connect(server.url, tickets[1]) as b,
+            WatchClient.connect(server.url, room_id, last_msg_id=0) as again,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(play_all, [a, b])
+            while not again.over:
+                await again.receive()
+        store.close()
+    start = int(before[0]["msg_id"]) - 1  # it watched from the moment it came
+    assert again.received[start : start + len(before)] == before  # kept, and numbered on
+    ids = [int(m["msg_id"]) for m in again.received]
+    assert ids == list(range(1, len(ids) + 1)) and event_of(again.received[-1]) == "game_over"
+    assert [m["payload"]["data"]["text"] for m in again.received if m["cmd"] == "CHAT_REP"] == [
+        "before"
+    ]
