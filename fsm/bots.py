@@ -16,8 +16,7 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from . import rules
 from .cards import ASK, DROP, PICK_ONE, PICK_TWO, SKIP, Card, parse_card
@@ -25,9 +24,12 @@ from .game import Game
 from .messages import Q_DROP, Q_FIRST_PLAYER, Q_REQUEST, Q_TURN, Q_VOTE, Message, Question
 
 
-@dataclass(frozen=True)
-class BotView:
-    """One seat's knowledge: its hand and the public table, nothing more."""
+class BotView(NamedTuple):
+    """One seat's knowledge: its hand and the public table, nothing more.
+
+    A named tuple, not a frozen dataclass: one is built for every move a bot makes, and
+    a frozen dataclass's ``__init__`` costs six ``object.__setattr__`` calls.
+    """
 
     seat: int
     hand: tuple[Card, ...]
@@ -39,19 +41,19 @@ class BotView:
     @classmethod
     def of(cls, game: Game, seat: int) -> BotView:
         table = game.table
+        seats = table.seats
         assert table.top_card is not None
         return cls(
-            seat=seat,
-            hand=tuple(table.seats[seat].hand),
-            top_card=table.top_card,
-            request=table.request,
-            penalty_symbol=table.penalty_symbol,
-            card_counts=tuple(len(s.hand) for s in table.seats),
+            seat,
+            tuple(seats[seat].hand),
+            table.top_card,
+            table.request,
+            table.penalty_symbol,
+            tuple([len(s.hand) for s in seats]),
         )
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     data: Any
     last_card: bool = False
 
