@@ -189,14 +189,17 @@ def drive(game: Game, bots: dict[int, Bot], limit: int = 100_000) -> list[Messag
     """
     out: list[Message] = []
     seats = game.seats
+    questions = game.questions
     for _ in range(limit):
-        seat = next((s for s in game.questions if seats[s].computer), None)
-        if seat is None:
+        for seat in questions:
+            if seats[seat].computer:
+                break
+        else:
             return out
         bot = bots.get(seat)
         if bot is None:
             bot = bots[seat] = GreedyBot(random.Random(seat))
-        question = game.questions[seat]
+        question = questions[seat]
         answer = bot.decide(question, BotView.of(game, seat))
         out.extend(game.answer(seat, question.msg_id, answer.data, answer.last_card))
     raise RuntimeError(f"bots made {limit} moves without the game ending or waiting on a human")

@@ -174,10 +174,10 @@ class Game(Leaving):
         self.seats.append(Seat(name=name, computer=computer))
         out: list[Message] = []
         if len(self.seats) < self.size:
-            self._move("player_joined")
+            take(self, "player_joined")
             return seat, out
         rules.deal(self.table)
-        self._move("room_filled")
+        take(self, "room_filled")
         self._ask(Q_FIRST_PLAYER, 0, options=list(range(self.size)))
         creator = self.seats[0].name
         self._broadcast(out, "game_begin", f"The game begins. {creator} chooses who plays first.")
@@ -266,7 +266,7 @@ class Game(Leaving):
             )
         self.table.current = first
         self.questions.clear()
-        self._move("first_player_chosen")
+        take(self, "first_player_chosen")
         prompt = f"{self.seats[first].name} plays first."
         if self._expiring:
             prompt = (f"{self.seats[seat].name} did not choose in time; {self.seats[first].name}"
@@ -314,7 +314,7 @@ class Game(Leaving):
         if outcome.ask:
             self.resume = resume
             self._ask(Q_REQUEST, seat, options=list(REQUEST_OPTIONS))
-            self._move("request_owed")
+            take(self, "request_owed")
             self._broadcast(out, "played", prompt + f" {name} names a shape or a colour.")
             return out
         owed = rules.drops_owed(hand, outcome.drop)
@@ -322,10 +322,10 @@ class Game(Leaving):
             self.resume = resume
             normals = list(dict.fromkeys(c.text for c in rules.normal_cards(hand)))
             self._ask(Q_DROP, seat, options=normals, count=owed)
-            self._move("drop_owed")
+            take(self, "drop_owed")
             self._broadcast(out, "played", prompt + f" {name} drops {owed} more.")
             return out
-        self._move("cards_played")
+        take(self, "cards_played")
         return self._end_play(out, seat, resume, prompt)
 
     def draw(self, seat: int) -> list[Message]:
@@ -348,7 +348,7 @@ class Game(Leaving):
             if self._expiring:
                 prompt = f"{name} ran out of time; a card was drawn for them."
         self.questions.clear()
-        self._move("card_drawn")
+        take(self, "card_drawn")
         self.table.current = rules.next_seat(self.table, seat)
         return self._start_turn(prompt, None, out)
 
@@ -361,7 +361,7 @@ class Game(Leaving):
         self.table.request = named
         self.questions.clear()
         resume = self._take_resume()
-        self._move("request_named")
+        take(self, "request_named")
         out: list[Message] = []
         prompt = f"{self.seats[seat].name} asks for {named}."
         if self._expiring:
@@ -387,7 +387,7 @@ class Game(Leaving):
             prompt = f"{self.seats[seat].name} ran out of time; the computer dropped {shown}."
         if not hand:
             return self._finish(out, prompt, "won_by_drop")
-        self._move("cards_dropped")
+        take(self, "cards_dropped")
         return self._end_play(out, seat, resume, prompt, GAME_CONTINUE)
 
     # -- how the game moves on ------------------------------------------------------
@@ -431,7 +431,7 @@ class Game(Leaving):
             messages.tell_picked(self, out, seat, taken, "penalty", PENALTY_CMD[symbol])
             prompt += f" {name} also takes the penalty: {len(taken)} card(s)."
         self.questions.clear()
-        self._move("cards_played")
+        take(self, "cards_played")
         self.table.current = rules.next_seat(self.table, seat)
         return self._start_turn(prompt, None, out)
 
@@ -453,14 +453,11 @@ class Game(Leaving):
         if reason == "won":
             prompt += f" {self.seats[order[0]].name} wins!"
         self.questions.clear()
-        self._move(event)
+        take(self, event)
         # The shared machine would otherwise keep every game ever played alive.
         GAME_MACHINE.remove_model(self)
         self._broadcast(out, "game_over", prompt + " Game over.")
         return out
-
-    def _move(self, event: str) -> None:
-        take(self, event)
 
     def _take_resume(self) -> Resume:
         resume, self.resume = self.resume or Resume(TURN), None
@@ -479,8 +476,10 @@ class Game(Leaving):
         flag: str | None = None,
         cmd: str = GAME_MESSAGE_REP,
     ) -> None:
-        if any(not q.msg_id for q in self.questions.values()):
-            self.waits += 1  # a question asked anew: a new wait
+        for question in self.questions.values():
+            if not question.msg_id:
+                self.waits += 1  # a question asked anew: a new wait
+                break
         messages.broadcast(self, out, event, prompt, flag, cmd)
 
     def tell(self, seat: int, cmd: str, prompt: str, data: dict[str, Any]) -> Message:

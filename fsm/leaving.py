@@ -22,6 +22,7 @@ from .machine import (
     TURN,
     VOTING,
     ProtocolError,
+    take,
     too_late,
 )
 from .messages import (
@@ -67,7 +68,7 @@ class Leaving:
         self.leavers.append(seat)
         self.questions.clear()
         self.votes.clear()
-        self._move("leave_requested")
+        take(self, "leave_requested")
         out: list[Message] = []
         words = {
             LEAVE_ASKED: "is leaving",
@@ -93,12 +94,12 @@ class Leaving:
         out: list[Message] = [envelope(self, seat, LEAVE_REP, said, self.view(seat, "left"))]
         if self.leavers:
             self.waits += 1  # a new wait: the next leaver's LEAVE
-            self._move("player_left")
+            take(self, "player_left")
             return out
         voters = self.humans()
         if not voters:
             return self._finish(out, "No human player remains.", "no_human_left", "no_humans")
-        self._move("vote_called")
+        take(self, "vote_called")
         names = ", ".join(self.seats[s].name for s in self.empty_seats)
         for voter in voters:
             self._ask(Q_VOTE, voter, options=["yes", "no"])
@@ -126,7 +127,7 @@ class Leaving:
                 out, f"{name} voted against a computer player.", "vote_failed", "vote_failed"
             )
         if self.questions:
-            self._move("vote_cast")
+            take(self, "vote_cast")
             return out
         return self._computers_take_over(out)
 
@@ -146,7 +147,7 @@ class Leaving:
         """Back to where the leave paused the game; the discarded question is asked anew."""
         resume = self.resume or Resume(TURN)
         self.resume = resume if resume.state in (AWAITING_OPTION, AWAITING_CARDS) else None
-        self._move(RESUMED[resume.state])
+        take(self, RESUMED[resume.state])
         asked = resume.question or Question(Q_TURN, self.table.current)
         self._ask(asked.kind, asked.seat, asked.options, asked.count)
         prompt = "A computer player takes the empty seat; the game resumes."
