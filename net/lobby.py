@@ -109,7 +109,7 @@ class Lobby:
 
     def may_watch(self) -> None:
         """The server's limit on spectators, over every room."""
-        watching = sum(len(room.spectators) for room in self.rooms.values())
+        watching = sum(len(room.gallery) for room in self.rooms.values())
         if watching >= self.config.max_spectators:
             raise ProtocolError(
                 "too_many_spectators", "the server has as many spectators as it takes"

@@ -50,6 +50,7 @@ from cardgame.fsm.story import told_to_all
 from .clocks import GameClock, SeatClocks, same_wait
 from .config import ServerConfig
 from .connection import GOING_AWAY, NORMAL_CLOSURE, REPLACED, Connection, RateLimiter
+from .gallery import CHAT, Gallery, Spectator
 from .protocol import check_chat, encode, envelope
 from .store import Move, Outgoing, StorageUnavailable, Store, StoredRoom
 
@@ -96,21 +97,6 @@ class Player:
     chat_allowance: RateLimiter | None = None  # made on the first line (trio's clock)
 
 
-@dataclass
-class Spectator:
-    """A connection watching the room: no seat, no token; a name only to chat."""
-
-    connection: Connection
-    name: str | None = None
-    chat_allowance: RateLimiter | None = None
-
-
-#: The events a spectator's view may carry (a leaver's own ``left`` is not one of them).
-PUBLIC_EVENTS: Final = frozenset(
-    {"game_begin", "turn", "played", "paused", "vote", "resumed", "game_over"}
-)
-
-
 class Room:
     def __init__(
         self,
@@ -144,9 +130,8 @@ class Room:
         self._tickers: list[trio.CancelScope] = []
         #: Seconds each question allows (a room setting, chosen at creation).
         self.turn_seconds = config.turn_seconds if turn_seconds is None else turn_seconds
-        #: Who may watch (a room setting): "chat" (and chat), "watch" (only), "none".
-        self.spectator_rule = spectators
-        self.spectators: list[Spectator] = []
+        #: Who watches, and who may (a room setting: "chat", "watch" or "none").
+        self.gallery = Gallery(spectators, config)
         self._clock: GameClock | None = None  # set once the room task runs
         self._seat_clocks: SeatClocks | None = None
         self._grace: dict[int, trio.CancelScope] = {}  # seats held for a dropped player
@@ -252,28 +237,14 @@ class Room:
     def watch_summary(self) -> dict[str, Any]:
         """The room in the list of rooms one may watch."""
         return {**self.summary(), "playing": self.game.state != WAITING,
-                "watching": len(self.spectators), "spectators": self.spectator_rule}  # fmt: skip
+                "watching": len(self.gallery), "spectators": self.gallery.rule}  # fmt: skip
 
     def watchable(self) -> bool:
-        return self.spectator_rule != "none" and not self.closing and self.game.state != FINISHED
+        return self.gallery.keeps_a_stream and not self.closing and self.game.state != FINISHED
 
     def check_watch(self, name: str | None) -> None:
         """May one more spectator (called ``name``, to chat) watch? The room's own limits."""
-        if self.spectator_rule == "none":
-            raise ProtocolError("not_watchable", f"the room {self.name!r} may not be watched")
-        if len(self.spectators) >= self.config.max_spectators_per_room:
-            raise ProtocolError(
-                "too_many_spectators",
-                f"{self.config.max_spectators_per_room} people watch {self.name!r} already",
-            )
-        if name is None:
-            return
-        taken = [p.name for p in self.human_players()]
-        taken += [w.name for w in self.spectators if w.name is not None]
-        if alike := next((t for t in taken if looks_alike(t, name)), None):
-            raise ProtocolError(
-                "name_taken", f"somebody in {self.name!r} is already called {alike}"
-            )
+        self.gallery.check(self.name, name, [p.name for p in self.human_players()])
 
     def player_for(self, user_id: str, token: str) -> Player:
         for player in self.players:
@@ -348,8 +319,7 @@ class Room:
         for player in self.players:
             if player.connection is not None:
                 player.connection.close(GOING_AWAY)
-        for spectator in self.spectators:
-            spectator.connection.close(GOING_AWAY)
+        self.gallery.close(GOING_AWAY)
         self._close()
 
     def _close(self) -> None:
@@ -357,8 +327,7 @@ class Room:
         self.closing = True
         self.on_change()
         self._send.close()
-        for spectator in self.spectators:  # they have the whole story: nothing more to see
-            spectator.connection.close(NORMAL_CLOSURE)
+        self.gallery.close(NORMAL_CLOSURE)  # they have the whole story: nothing more to see
 
     async def _carry_on(self) -> None:
         """After a restart: the timers the game was under run again from the start.
@@ -473,24 +442,23 @@ class Room:
             over = "the game is over; you have everything it showed"
             conn.turn_away(ProtocolError("game_finished", over), "WATCH", missed)
             return
-        self.spectators.append(Spectator(conn, name))
-        conn.session.command("WATCH")
+        self.gallery.add(conn, name)
         for message in missed:
             conn.deliver(message)
         game = self.game
         table = None
         if game.state != WAITING:
             table = game.public_view("turn")
-            table["watching"] = len(self.spectators)
+            table["watching"] = len(self.gallery)
             if self._clock is not None:
                 self._clock.stamp(table)
         data = {"room_id": self.room_id, "room_name": self.name,
                 "players": self._roommates(0)["players"], "computers": self.computers,
-                "seats_left": self.seats_left(), "watching": len(self.spectators),
-                "chat": name is not None and self.spectator_rule == "chat", "table": table,
+                "seats_left": self.seats_left(), "watching": len(self.gallery),
+                "chat": name is not None and self.gallery.rule == CHAT, "table": table,
                 "last_msg_id": game.public_sent, "reply_to": hello_id}  # fmt: skip
         conn.deliver(envelope("WATCH_REP", "0", f"You are watching {self.name}.", data))
-        log.info("room %s: a spectator came (%d watching)", self.room_id, len(self.spectators))
+        log.info("room %s: a spectator came (%d watching)", self.room_id, len(self.gallery))
 
     async def _on_game_message(self, conn: Connection, message: dict[str, Any]) -> None:
         player = self._player_of(conn)
@@ -541,22 +509,21 @@ class Room:
         text, the rate) never reached the room's story: unnumbered, like ``not_now``."""
         player = self._player_of(conn)
         speaker: Player | Spectator | None = player
+        msg_id = message["msg_id"]
         if player is None:
-            speaker = self._spectator_of(conn)
+            speaker = self.gallery.of(conn)
             if speaker is None:
                 return
-        else:
-            remembered = player.replies.get(message["msg_id"])
-            if remembered is not None:
-                for reply in remembered:  # a repeated id is answered again, not said twice
-                    self._deliver(player, reply)
+            if msg_id in speaker.said:  # a repeated id is answered again, not said twice
+                conn.deliver(speaker.said[msg_id])
                 return
+        elif (remembered := player.replies.get(msg_id)) is not None:
+            for reply in remembered:
+                self._deliver(player, reply)
+            return
         try:
             if isinstance(speaker, Spectator):
-                if self.spectator_rule != "chat":
-                    raise ProtocolError("spectator", "this room takes no chat from spectators")
-                if speaker.name is None:
-                    raise ProtocolError("bad_name", "watch with a user_name to chat")
+                self.gallery.check_chat(speaker)
             text = check_chat(message["payload"]["data"]["text"])
         except ProtocolError as err:
             conn.refuse(err, "CHAT")
@@ -569,17 +536,25 @@ class Room:
         assert speaker.name is not None
         seat = None if player is None else player.seat
         said = {"from": speaker.name, "seat": seat, "spectator": player is None, "text": text}
-        await self._say(said, player, message["msg_id"])
+        line = await self._say(said, player, msg_id)
+        if isinstance(speaker, Spectator) and line is not None:
+            speaker.remember(msg_id, line)
 
-    async def _say(self, said: dict[str, Any], player: Player | None, msg_id: str) -> None:
-        """A chat line to everyone in the room, as one move of its story."""
+    async def _say(
+        self, said: dict[str, Any], player: Player | None, msg_id: str
+    ) -> dict[str, Any] | None:
+        """A chat line to everyone in the room, as one move of its story; the line as
+        the public stream holds it (None in a room nobody may watch)."""
         line = f"{said['from']}: {said['text']}"
         messages = [self.game.tell(p.seat, "CHAT_REP", line, dict(said)) for p in self._listeners()]
-        if self.spectator_rule != "none":
-            messages.append(self.game.tell_public("CHAT_REP", line, dict(said)))
+        public = None
+        if self.gallery.keeps_a_stream:
+            public = self.game.tell_public("CHAT_REP", line, dict(said))
+            messages.append(public)
         self.moves_logged += 1
         move = (self.moves_logged, said["seat"], {"action": "chat", **said})
         await self._send_out(messages, player, msg_id, move, "CHAT")
+        return None if public is None else public[1]
 
     def _listeners(self) -> list[Player]:
         """The people a chat line goes to: every person seated, but not a seat that was
@@ -669,7 +644,7 @@ class Room:
     async def _on_disconnected(self, conn: Connection) -> None:
         player = self._player_of(conn)
         if player is None:
-            self.spectators = [s for s in self.spectators if s.connection is not conn]
+            self.gallery.remove(conn)
             return
         player.connection = None
         log.info("room %s: %s disconnected", self.room_id, player.name)
@@ -762,7 +737,7 @@ class Room:
             told = told_to_all((s, m) for s, m in messages if s != PUBLIC)
             move = (n, seat, {**logged, "told": told})
             if logged.get("action") != "chat":  # a chat line is its own public message
-                messages = [*messages, *self._public_messages(messages, told)]
+                messages = [*messages, *self.gallery.after_event(self.game, messages, told)]
         self._stamp(messages)
         outgoing = [(seat, message, encode(message)) for seat, message in messages]
         await self._record(outgoing, move, player, cmd)
@@ -773,25 +748,9 @@ class Room:
                 del player.replies[next(iter(player.replies))]
         for seat, message, text in outgoing:
             if seat == PUBLIC:
-                for spectator in self.spectators:
-                    spectator.connection.session.observe(message)
-                    spectator.connection.deliver_text(text)
+                self.gallery.tell(message, text)
             else:
                 self._deliver(self.players[seat], message, text)
-
-    def _public_messages(self, messages: list[Message], told: list[str]) -> list[Message]:
-        """The public stream's message for one event: the table after it, in the words
-        the whole table was told (a room nobody may watch keeps no public stream)."""
-        game = self.game
-        if self.spectator_rule == "none" or game.state == WAITING:
-            return []
-        event = "game_over" if game.state == FINISHED else "turn"
-        if game.state != FINISHED:
-            for seat, message in messages:
-                data = message["payload"]["data"]
-                if seat != PUBLIC and isinstance(data, dict) and data.get("event") in PUBLIC_EVENTS:
-                    event = data["event"]
-        return [game.tell_public(GAME_MESSAGE_REP, " ".join(told), game.public_view(event))]
 
     async def _record(
         self, messages: list[Outgoing], move: Move | None, player: Player | None, cmd: str | None
@@ -908,7 +867,7 @@ class Room:
         """Every view says what the table waits for and how long is left; every
         question, how long it allows and how long is left (written as sent)."""
         clock = self._clock
-        watching = len(self.spectators)
+        watching = len(self.gallery)
         for _, message in messages:
             data = message["payload"].get("data")
             if not isinstance(data, dict) or "players" not in data or "state" not in data:
@@ -925,9 +884,6 @@ class Room:
 
     def _player_of(self, conn: Connection) -> Player | None:
         return next((p for p in self.players if p.connection is conn), None)
-
-    def _spectator_of(self, conn: Connection) -> Spectator | None:
-        return next((s for s in self.spectators if s.connection is conn), None)
 
     def _notice(
         self, player: Player, event: str, what: str, seconds: float | None = None
@@ -958,5 +914,5 @@ class Room:
             ],
             "computers": self.computers,
             "seats_left": self.seats_left(),
-            "watching": len(self.spectators),
+            "watching": len(self.gallery),
         }

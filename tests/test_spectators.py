@@ -235,3 +235,36 @@ async def test_the_public_stream_survives_a_restart(tmp_path):
     assert [m["payload"]["data"]["text"] for m in again.received if m["cmd"] == "CHAT_REP"] == [
         "before"
     ]
+
+
+async def test_a_spectators_line_is_told_to_everyone_once_even_when_sent_twice():
+    with trio.fail_after(30):
+        async with running_server() as server:
+            tickets = await fill_room(server.url, 2, name="here")
+            [elsewhere] = await fill_room(server.url, 2, computers=1, name="elsewhere")
+            async with (
+                GameClient.connect(server.url, tickets[0]) as ada,
+                WatchClient.connect(server.url, elsewhere.room_id) as other,
+                open_websocket_url(server.url + "/game") as ws,
+            ):
+                await other.receive()
+                hello = {"room_id": tickets[0].room_id, "user_name": "eve"}
+                await ws.send_message(json.dumps({"cmd": "WATCH", "msg_id": "w", "payload":
+                                                  {"data": hello}}))  # fmt: skip
+                assert json.loads(await ws.get_message())["cmd"] == "WATCH_REP"
+                frame = {"cmd": "CHAT", "msg_id": "c1", "payload": {"data": {"text": "hi"}}}
+                for _ in range(2):
+                    await ws.send_message(json.dumps(frame))
+                first = json.loads(await ws.get_message())
+                again = json.loads(await ws.get_message())
+                assert first == again and first["cmd"] == "CHAT_REP" and first["msg_id"] == "1"
+                assert first["payload"]["data"] == {"from": "eve", "seat": None,
+                                                    "spectator": True, "text": "hi"}  # fmt: skip
+                await ada.chat("bye")
+                while (m := await ada.receive())["cmd"] != "CHAT_REP" or (
+                    m["payload"]["data"]["text"] != "bye"
+                ):
+                    pass
+    lines = [m["payload"]["data"]["text"] for m in ada.received if m["cmd"] == "CHAT_REP"]
+    assert lines == ["hi", "bye"]  # once, in order
+    assert not [m for m in other.received if m["cmd"] == "CHAT_REP"]  # another room's
