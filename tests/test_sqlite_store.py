@@ -157,6 +157,27 @@ def test_a_version_2_file_is_migrated_and_its_snapshots_read_as_written(tmp_path
     store.close()
 
 
+async def test_a_version_5_file_keeps_its_messages_in_the_rowid_table(tmp_path):
+    path = tmp_path / "v5.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:5]:
+        db.executescript(migration)
+    db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    db.execute("PRAGMA user_version=5")
+    db.execute("INSERT INTO rooms (room_id, name, size, created) VALUES ('r1', 'k', 2, 0)")
+    bodies = [message(n)[1] for n in (1, 2, 3)]
+    db.executemany(
+        "INSERT INTO messages VALUES ('r1', 1, ?, ?)",
+        [(int(m["msg_id"]), encode(m)) for m in reversed(bodies)],
+    )
+    db.close()
+    store = SqliteStore(path)
+    assert await store.messages_after("r1", 1, 1) == bodies[1:]
+    sql = "SELECT sql FROM sqlite_master WHERE name = 'messages'"
+    assert "WITHOUT ROWID" not in store._db.execute(sql).fetchone()[0]
+    store.close()
+
+
 def test_new_file_gets_schema_and_application_id(tmp_path):
     path = tmp_path / "new.db"
     SqliteStore(path).close()
