@@ -35,9 +35,10 @@ from typing import Any
 
 import trio
 import wsproto.events
-from trio_websocket import CloseReason, WebSocketConnection, WebSocketRequest
+from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, WebSocketRequest
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
+from wsproto.utilities import LocalProtocolError
 
 log = logging.getLogger("cardgame.net")
 
@@ -112,6 +113,42 @@ class GuardedWebSocket(WebSocketConnection):
         if trio.current_time() >= self.reset_at:
             self._linger_zero()
         await super()._close_stream()
+
+    def send_now(self, text: str) -> bytes | None:
+        """Write a text message straight to the socket, in the caller's task: no writer
+        task woken, no lock, no checkpoint. Returns what the kernel did not take (``b""``:
+        all of it), to be sent next with :meth:`send_rest`; ``None`` when nothing was
+        written because a send of trio-websocket's own is under way or the connection
+        is closing: the caller sends the message the ordinary way, after what it queued.
+
+        Safe only because trio runs one task at a time: with the stream lock free, no
+        other frame is half written, so a frame written here cannot cut into one.
+        """
+        if self._close_reason is not None or self._stream_lock.locked():
+            return None
+        if self._wsproto.state != ConnectionState.OPEN:
+            return None
+        try:
+            data = self._wsproto.send(wsproto.events.TextMessage(data=text))
+        except LocalProtocolError:
+            return None
+        try:
+            sent = self._stream.socket._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:  # the peer is gone: send_rest meets the error and closes
+            sent = 0
+        return data[sent:]
+
+    async def send_rest(self, data: bytes) -> None:
+        """The part of a frame :meth:`send_now` could not write, before anything else."""
+        async with self._stream_lock:
+            try:
+                await self._stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                await self._abort_web_socket()
+                assert self._close_reason is not None
+                raise ConnectionClosed(self._close_reason) from None
 
     async def abort(self) -> None:
         """Reset the TCP connection now, with no close frame (a frame half sent leaves
