@@ -235,7 +235,10 @@ class Connection:
             except ProtocolError as err:
                 self.refuse(err, message["cmd"])
                 continue
+            finally:
+                del frame
             yield message
+            del message  # not held while the connection waits for its next frame
 
     async def run(self, handle: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         """Read until the client goes; ``handle`` each message, refusing what it refuses.
@@ -251,6 +254,7 @@ class Connection:
                         await handle(message)
                     except ProtocolError as err:
                         self.refuse(err, message["cmd"])
+                    del message
                 self.close(self.close_code, self.close_reason)
         finally:
             self.session.close()

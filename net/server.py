@@ -82,6 +82,7 @@ async def _handle(
         await request.reject(404, body=b"cardgame serves /lobby and /game")
         return
     ws = await request.accept()
+    ws.forget_handshake()
     conn = Connection(ws, path, config, address)
     lobby.connections.add(conn)
     try:

@@ -21,6 +21,7 @@ or a newer schema — is refused with :class:`StoreError` and never written to.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import sqlite3
@@ -190,8 +191,9 @@ class SqliteStore:
         """Open (creating and migrating) the file; ``readonly`` only reads what exists."""
         self.path = str(path)
         self._batch = _Batch()
-        #: Per room in play, the generator state last committed (rewritten when it differs).
-        self._rng_written: dict[str, list[Any]] = {}
+        #: Per room in play, a digest of the generator state last committed (rewritten
+        #: when it differs); the state itself, 625 numbers, held ~20 KB a room.
+        self._rng_written: dict[str, bytes] = {}
         if readonly and not Path(self.path).is_file():
             raise StoreError(f"there is no database at {self.path}")
         self._lock: ServerLock | None = None
@@ -346,13 +348,14 @@ class SqliteStore:
     ) -> None:
         """One applied event: the game after it, its log entry and every message it sent."""
         snapshot = to_snapshot(game)
-        rng = snapshot.pop("rng")
-        if self._rng_written.get(room_id) != rng:
+        rng = encode(snapshot.pop("rng"))
+        rng_digest = hashlib.blake2b(rng.encode(), digest_size=16).digest()
+        if self._rng_written.get(room_id) != rng_digest:
             write_game: Statement = (
                 "INSERT INTO games (room_id, snapshot, rng) VALUES (?, ?, ?) "
                 "ON CONFLICT(room_id) DO UPDATE SET "
                 "snapshot = excluded.snapshot, rng = excluded.rng",
-                (room_id, encode(snapshot), encode(rng)),
+                (room_id, encode(snapshot), rng),
             )
         else:  # the row is there, with this very state (committed by an earlier write)
             write_game = (
@@ -384,7 +387,7 @@ class SqliteStore:
                 )
             )
         await self._write(statements)
-        self._rng_written[room_id] = rng  # committed: the next write need not repeat it
+        self._rng_written[room_id] = rng_digest  # committed: the next write need not repeat it
         if result is not None:
             self._finished.add(room_id)
 

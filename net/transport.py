@@ -150,6 +150,18 @@ class GuardedWebSocket(WebSocketConnection):
                 assert self._close_reason is not None
                 raise ConnectionClosed(self._close_reason) from None
 
+    def forget_handshake(self) -> None:
+        """Once the connection is open, drop what only the opening handshake needed
+        (h11's parser and the request with its headers): an idle connection keeps
+        nothing it will not use again."""
+        if self._wsproto.connection is None:
+            return
+        handshake = self._wsproto.handshake
+        handshake._h11_connection = None  # type: ignore[assignment]
+        handshake._initiating_request = None
+        self._connection_proposal = None
+        self._handshake_headers = ()
+
     async def abort(self) -> None:
         """Reset the TCP connection now, with no close frame (a frame half sent leaves
         no other way); the reader task wakes up closed."""
@@ -351,6 +363,7 @@ class Transport:
             if handshake.cancelled_caught:
                 nursery.cancel_scope.cancel()
                 return
+            del head, parsed, headers  # not kept for the connection's lifetime
             try:
                 await websocket(ws_request, address)
             finally:
