@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from test_same_games import mixed_game
 
+from cardgame.fsm import game as game_module
+from cardgame.fsm import leaving, machine
 from cardgame.fsm.cards import cards
 from cardgame.fsm.game import (
     AWAITING_CARDS,
@@ -18,6 +21,7 @@ from cardgame.fsm.game import (
     FINISHED,
     GAME_STATES,
     GAME_TRANSITIONS,
+    IN_PLAY,
     LEGAL_CALLS,
     OUTCOMES,
     PAUSED,
@@ -148,6 +152,37 @@ def test_state_by_event(state, event):
         assert refused.value.code == "not_now"
         assert state.replace("_", " ") in refused.value.sentence
         assert to_snapshot(game) == before
+
+
+def test_every_row_of_the_table_is_taken(monkeypatch):
+    """No row is dead: each (event, state) of the table is taken by some game, through
+    ``take`` (time_ran_out's rows change nothing, so the clock's move takes another)."""
+    taken = set()
+
+    def recording(model, event):
+        taken.add((event, model.state))
+        machine.take(model, event)
+
+    monkeypatch.setattr(game_module, "take", recording)
+    monkeypatch.setattr(leaving, "take", recording)
+    for seed in range(40):
+        mixed_game(seed, 2 + seed % 5)
+    for state in [*IN_PLAY, PAUSED, VOTING]:
+        MAKERS[state]().request_leave(0)
+    two_leaving = in_turn()
+    two_leaving.request_leave(1)
+    two_leaving.request_leave(2)
+    two_leaving.leave(1)  # another leaver still to confirm
+    for paused_in in (in_awaiting_option, in_awaiting_cards):
+        asking = paused_in()
+        asking.request_leave(2)
+        asking.leave(2)
+        asking.vote(0, "yes")
+        asking.vote(1, "yes")  # back to the question the leave interrupted
+        assert asking.state in (AWAITING_OPTION, AWAITING_CARDS)
+    rows = {(event, state) for (event, state) in machine.ROWS if event != "time_ran_out"}
+    assert rows - taken == set()
+    assert taken <= rows
 
 
 # -- Scenario B in the game ----------------------------------------------------------
