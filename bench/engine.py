@@ -14,7 +14,8 @@ a machine shared with busy neighbours the CPU figure is the one to compare: wall
 counts the time a neighbour had the core.
 
 - **cardgame**: ``cardgame simulate --bots random --json`` (a subprocess on the
-  project's venv): every play and draw goes through the ``transitions`` game machine.
+  project's venv): every play and draw is checked against the game machine's table,
+  and every change of state is made by its ``transitions`` Machine.
   A *move* is a play or a draw (answers to ``?`` and drop questions are not counted).
 - **RLCard** ``uno`` with ``RandomAgent``s: a move is one ``env.step``. RLCard's Uno
   environment seats two players whatever ``game_num_players`` says, so the ratio is
