@@ -268,3 +268,49 @@ async def test_a_spectators_line_is_told_to_everyone_once_even_when_sent_twice()
     lines = [m["payload"]["data"]["text"] for m in ada.received if m["cmd"] == "CHAT_REP"]
     assert lines == ["hi", "bye"]  # once, in order
     assert not [m for m in other.received if m["cmd"] == "CHAT_REP"]  # another room's
+
+
+async def test_who_may_watch_is_kept_by_every_store(tmp_path, pg_url):
+    """A room's rule comes back with it after a restart, in SQLite and in PostgreSQL."""
+    from cardgame.net.pg_store import PgStore
+    from cardgame.net.sqlite_store import SqliteStore
+
+    for opened in (lambda: SqliteStore(tmp_path / "games.db"), lambda: PgStore(pg_url)):
+        store = opened()
+        try:
+            for rule in ("chat", "watch", "none"):
+                await store.add_room(f"r-{rule}", rule, 2, spectators=rule)
+            await store.add_room("r-default", "default", 2)
+        finally:
+            store.close()
+        store = opened()
+        try:
+            kept = {room.room_id: room.spectators for room in store.all_rooms()}
+        finally:
+            store.close()
+        assert kept == {"r-chat": "chat", "r-watch": "watch", "r-none": "none",
+                        "r-default": "chat"}  # fmt: skip
+
+
+async def test_a_room_closed_to_spectators_stays_closed_after_a_restart(tmp_path):
+    from cardgame.net.sqlite_store import SqliteStore
+
+    path = tmp_path / "games.db"
+    with trio.fail_after(30):
+        for attempt in range(2):
+            store = SqliteStore(path)
+            async with running_server(store) as server:
+                if attempt == 0:
+                    async with LobbyClient.connect(server.url) as lobby:
+                        ticket = await lobby.create_room("private", 2, "ada", computers=1,
+                                                         spectators="none")  # fmt: skip
+                    async with GameClient.connect(server.url, ticket) as ada:
+                        while event_of(await ada.receive()) != "game_begin":
+                            pass
+                assert ticket.room_id in server.lobby.rooms  # running (restored the 2nd time)
+                async with WatchClient.connect(server.url, ticket.room_id) as watch:
+                    refusal = await watch.receive()
+                assert refusal["payload"]["data"]["code"] == "not_watchable"
+                async with LobbyClient.connect(server.url) as lobby:
+                    assert await lobby.watchable_rooms() == []
+            store.close()
