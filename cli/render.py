@@ -262,4 +262,5 @@ def roommates(data: dict[str, Any]) -> Text:
         if left
         else "waiting for everyone to connect"
     )
-    return Text(f"Room {data.get('room_name', '')}: {', '.join(names)}; {waiting}.")
+    watching = f" {data['watching']} watching." if data.get("watching") else ""
+    return Text(f"Room {data.get('room_name', '')}: {', '.join(names)}; {waiting}.{watching}")

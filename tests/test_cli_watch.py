@@ -84,3 +84,13 @@ def test_a_spectators_table_with_a_penalty_and_watchers():
     out.print(render.table(view))
     text = out.file.getvalue()
     assert "Penalty pending: pick 4" in text and "2 watching" in text and "(you)" not in text
+
+
+def test_the_waiting_room_says_how_many_watch():
+    from cardgame.cli import render
+
+    data = {"room_name": "kitchen", "you": 0, "seats_left": 1, "computers": 0, "watching": 2,
+            "players": [{"name": "ada", "computer": False, "connected": True}]}  # fmt: skip
+    assert render.roommates(data).plain == (
+        "Room kitchen: ada (you); waiting for 1 more player. 2 watching."
+    )
