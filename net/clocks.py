@@ -7,13 +7,14 @@ room's inbox, naming the wait it was started for; the room task checks that the 
 still awaits exactly that (``Awaited.serial``) before it applies ``Game.expire``, so
 an answer that arrived first always wins.
 
-Each clock is a task in the room's nursery wrapped in its own cancel scope; a new wait
-cancels the old one's scope, and the room's nursery ending cancels them all, so no clock
-outlives its room.
+The game's clock is one task in the room's nursery, asleep until the current wait's
+deadline; each seat's is a task in its own cancel scope, which a connection cancels. The
+room's nursery ending cancels them all, so no clock outlives its room.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
@@ -27,15 +28,20 @@ Post = Callable[..., Awaitable[None]]
 
 class GameClock:
     """The deadline of the wait the game is in: a turn, a request, a drop, the first
-    player, a vote, a LEAVE. Every wait gets ``seconds``; a new wait starts afresh."""
+    player, a vote, a LEAVE. Every wait gets ``seconds``; a new wait starts afresh.
+
+    One task for the room's whole life, asleep in a cancel scope whose deadline is the
+    current wait's: a new wait moves the deadline (no task started and another
+    cancelled on every move, which cost more than the rest of a move's scheduling)."""
 
     def __init__(self, nursery: trio.Nursery, post: Post, seconds: float) -> None:
-        self._nursery = nursery
         self._post = post
         self.seconds = seconds
         self.awaited: Awaited | None = None
         self.deadline = 0.0
+        self._armed: Awaited | None = None  # the wait the clock runs out for
         self._scope = trio.CancelScope()
+        nursery.start_soon(self._run)
 
     def follow(self, awaited: Awaited | None) -> None:
         """After every event: keep the deadline if the wait is the same, else start anew."""
@@ -47,11 +53,12 @@ class GameClock:
         if awaited is None:
             return
         self.deadline = trio.current_time() + self.seconds
-        self._scope = trio.CancelScope()
-        self._nursery.start_soon(self._run_out, self._scope, self.deadline, awaited)
+        self._armed = awaited
+        self._scope.deadline = self.deadline
 
     def stop(self) -> None:
-        self._scope.cancel()
+        self._armed = None
+        self._scope.deadline = math.inf
         self.awaited = None
 
     def seconds_left(self) -> float | None:
@@ -73,11 +80,17 @@ class GameClock:
             "seconds_left": self.seconds_left(),
         }
 
-    async def _run_out(self, scope: trio.CancelScope, deadline: float, awaited: Awaited) -> None:
-        with scope:
-            await trio.sleep_until(deadline)
-            with suppress(ProtocolError):  # the room closed meanwhile: nothing to tell
-                await self._post("time_ran_out", awaited)
+    async def _run(self) -> None:
+        while True:
+            deadline = self.deadline if self._armed is not None else math.inf
+            with trio.CancelScope(deadline=deadline) as self._scope:
+                await trio.sleep_forever()
+            # A new wait may have begun between the deadline and this task's turn: it
+            # runs out only at its own deadline.
+            if self._armed is not None and trio.current_time() >= self.deadline:
+                awaited, self._armed = self._armed, None
+                with suppress(ProtocolError):  # the room closed meanwhile: nothing to tell
+                    await self._post("time_ran_out", awaited)
 
 
 def same_wait(a: Awaited, b: Awaited) -> bool:

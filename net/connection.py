@@ -90,7 +90,10 @@ class Connection:
         self.address = address  # the client's IP address, for the per-address limits
         self.session = Session()
         self.limiter = RateLimiter(config.rate, config.burst)
-        self._send, self._outbox = trio.open_memory_channel[tuple[str | bytes, int]](math.inf)
+        # (not open_memory_channel[...]: a generic alias built at run time, per connection)
+        self._send: trio.MemorySendChannel[tuple[str | bytes, int]]
+        self._outbox: trio.MemoryReceiveChannel[tuple[str | bytes, int]]
+        self._send, self._outbox = trio.open_memory_channel(math.inf)
         self.queued_bytes = 0  # in the outbox, and the frame being written
         self.closed = trio.Event()  # asked to close, or the peer went
         self._writing = trio.CancelScope()  # the writer's deadline, set by close()

@@ -104,6 +104,10 @@ class GuardedWebSocket(WebSocketConnection):
         if self.on_ping():
             await super()._handle_ping_event(event)
 
+    #: Frames are built here, not by wsproto (set once the handshake is over and no
+    #: extension was negotiated).
+    _plain: bool = False
+
     #: From this time on (trio's clock) closing the TCP connection resets it: by then
     #: the peer has stopped reading, and a plain close would leave the kernel holding
     #: what it was sent (and trying to deliver it) long after the connection is gone.
@@ -128,10 +132,13 @@ class GuardedWebSocket(WebSocketConnection):
             return None
         if self._wsproto.state != ConnectionState.OPEN:
             return None
-        try:
-            data = self._wsproto.send(wsproto.events.TextMessage(data=text))
-        except LocalProtocolError:
-            return None
+        if self._plain:
+            data = text_frame(text)
+        else:
+            try:
+                data = self._wsproto.send(wsproto.events.TextMessage(data=text))
+            except LocalProtocolError:
+                return None
         try:
             sent = self._stream.socket._sock.send(data)
         except BlockingIOError:
@@ -156,6 +163,8 @@ class GuardedWebSocket(WebSocketConnection):
         nothing it will not use again."""
         if self._wsproto.connection is None:
             return
+        # no extension negotiated (the server offers none): frames are RFC 6455's own
+        self._plain = not self._wsproto.connection._proto.extensions
         handshake = self._wsproto.handshake
         handshake._h11_connection = None  # type: ignore[assignment]
         handshake._initiating_request = None
@@ -171,6 +180,19 @@ class GuardedWebSocket(WebSocketConnection):
     def _linger_zero(self) -> None:
         with suppress(OSError):  # closed already
             self._stream.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def text_frame(text: str) -> bytes:
+    """A whole text message as a server sends it (RFC 6455 5.2: FIN, opcode 1, no mask,
+    the length in 7, 16 or 64 bits): wsproto's general path, with its events and
+    checks, cost more than the rest of a send but the system call."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 @dataclass
