@@ -21,7 +21,6 @@ or a newer schema — is refused with :class:`StoreError` and never written to.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import sqlite3
@@ -123,7 +122,8 @@ MIGRATIONS: Final = [
 ]
 
 
-Statement = tuple[str, tuple[Any, ...]]
+#: SQL and its parameters; a list of parameter tuples: the statement once per row.
+Statement = tuple[str, tuple[Any, ...] | list[tuple[Any, ...]]]
 #: Every table with a room's rows, children before the room itself (foreign keys).
 ROOM_TABLES: Final = ("messages", "moves", "games", "players", "rooms")
 #: The result abandoned rooms were once kept with; any left in a file go at start-up.
@@ -174,6 +174,15 @@ def _classified(path: str, err: BaseException) -> BaseException:
     return err
 
 
+def _rng_mark(rng: list[Any]) -> tuple[Any, ...]:
+    """What tells whether a Mersenne Twister state (``[version, 624 words and the index,
+    gauss]``) moved, without its 625 numbers: every draw moves the index, and a run of
+    draws that brings it back to where it was regenerated every word on the way (the
+    chance that five sampled words all came back too is about 2^-128)."""
+    words = rng[1]
+    return (words[-1], words[0], words[1], words[312], words[623], rng[2])
+
+
 def _snapshot(snapshot: str | None, rng: str | None) -> dict[str, Any] | None:
     """The game snapshot as written, its generator state put back in."""
     if not snapshot:
@@ -191,9 +200,9 @@ class SqliteStore:
         """Open (creating and migrating) the file; ``readonly`` only reads what exists."""
         self.path = str(path)
         self._batch = _Batch()
-        #: Per room in play, a digest of the generator state last committed (rewritten
+        #: Per room in play, the mark of the generator state last committed (rewritten
         #: when it differs); the state itself, 625 numbers, held ~20 KB a room.
-        self._rng_written: dict[str, bytes] = {}
+        self._rng_written: dict[str, tuple[Any, ...]] = {}
         if readonly and not Path(self.path).is_file():
             raise StoreError(f"there is no database at {self.path}")
         self._lock: ServerLock | None = None
@@ -286,16 +295,32 @@ class SqliteStore:
         if error is not None:
             raise _classified(self.path, error)
 
+    def _execute(self, statements: list[Statement]) -> None:
+        for sql, params in statements:
+            if isinstance(params, list):  # one statement, many rows
+                self._db.executemany(sql, params)
+            else:
+                self._db.execute(sql, params)
+
     def _tx(self, writes: list[list[Statement]]) -> list[BaseException | None]:
         db = self._db
         errors: list[BaseException | None] = []
         db.execute("BEGIN IMMEDIATE")
         try:
+            if len(writes) == 1:  # alone in its batch: the transaction is its savepoint
+                try:
+                    self._execute(writes[0])
+                except Exception as err:
+                    if not db.in_transaction:
+                        raise
+                    db.execute("ROLLBACK")
+                    return [err]
+                db.execute("COMMIT")
+                return [None]
             for statements in writes:
                 db.execute("SAVEPOINT write")
                 try:
-                    for sql, params in statements:
-                        db.execute(sql, params)
+                    self._execute(statements)
                 except Exception as err:
                     if not db.in_transaction:  # SQLite gave up the whole transaction (disk
                         raise  # full, I/O error): every write of the batch fails with it
@@ -348,14 +373,14 @@ class SqliteStore:
     ) -> None:
         """One applied event: the game after it, its log entry and every message it sent."""
         snapshot = to_snapshot(game)
-        rng = encode(snapshot.pop("rng"))
-        rng_digest = hashlib.blake2b(rng.encode(), digest_size=16).digest()
-        if self._rng_written.get(room_id) != rng_digest:
+        rng = snapshot.pop("rng")
+        mark = _rng_mark(rng)
+        if self._rng_written.get(room_id) != mark:
             write_game: Statement = (
                 "INSERT INTO games (room_id, snapshot, rng) VALUES (?, ?, ?) "
                 "ON CONFLICT(room_id) DO UPDATE SET "
                 "snapshot = excluded.snapshot, rng = excluded.rng",
-                (room_id, encode(snapshot), rng),
+                (room_id, encode(snapshot), encode(rng)),
             )
         else:  # the row is there, with this very state (committed by an earlier write)
             write_game = (
@@ -371,13 +396,10 @@ class SqliteStore:
                     (room_id, n, seat, encode(event), time.time()),
                 )
             )
-        for seat, envelope, text in messages:
-            statements.append(
-                (
-                    "INSERT INTO messages (room_id, seat, msg_id, body) VALUES (?, ?, ?, ?)",
-                    (room_id, seat, int(envelope["msg_id"]), text),
-                )
-            )
+        rows = [(room_id, seat, int(envelope["msg_id"]), text) for seat, envelope, text in messages]
+        if rows:
+            sql = "INSERT INTO messages (room_id, seat, msg_id, body) VALUES (?, ?, ?, ?)"
+            statements.append((sql, rows))
         result = snapshot.get("result") if snapshot.get("state") == "finished" else None
         if result is not None:
             statements.append(
@@ -387,7 +409,7 @@ class SqliteStore:
                 )
             )
         await self._write(statements)
-        self._rng_written[room_id] = rng_digest  # committed: the next write need not repeat it
+        self._rng_written[room_id] = mark  # committed: the next write need not repeat it
         if result is not None:
             self._finished.add(room_id)
 
