@@ -18,13 +18,13 @@ from typing import Any
 import click
 
 from cardgame.cli.serve import default_db, local_db, open_store
-from cardgame.net.store import Store, StoredRoom
+from cardgame.net.store import Store, StoredRoom, shown
 
 _DB = click.option(
     "--db",
     default=None,
-    help="SQLite file [default: the server's database and the local games' one, in the "
-    "user data directory].",
+    help="SQLite file, or the postgresql://… database of several servers [default: the "
+    "server's database and the local games' one, in the user data directory].",
 )
 
 
@@ -80,7 +80,7 @@ def games(db: str | None) -> None:
     """
     for path in _databases(db):
         with _reading(path) as store:
-            click.echo(f"database: {path}")
+            click.echo(f"database: {shown(path)}")
             rooms = store.all_rooms()
             if not rooms:
                 click.echo("no games yet")
@@ -139,7 +139,7 @@ def replay(room_id: str, db: str | None) -> None:
             room = store.room(room_id)
             if room is None:
                 continue
-            click.echo(f"database: {path}")
+            click.echo(f"database: {shown(path)}")
             names = _names(room)
             click.echo(f'{room.room_id} "{room.name}": {", ".join(names)}')
             for move in store.moves(room_id):
@@ -147,4 +147,4 @@ def replay(room_id: str, db: str | None) -> None:
                 click.echo(f"{move['n']:>4} {at} {_move_words(move, names)}")
             click.echo(_result_line(room.result, names))
             return
-    raise click.ClickException(f"there is no game {room_id!r} in {' or '.join(paths)}")
+    raise click.ClickException(f"there is no game {room_id!r} in {' or '.join(map(shown, paths))}")

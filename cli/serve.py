@@ -13,7 +13,7 @@ import click
 import trio
 
 from cardgame.net.config import ServerConfig
-from cardgame.net.store import Store, StoreError
+from cardgame.net.store import Store, StoreError, shown
 from cardgame.net.store import open_store as _open_store
 
 
@@ -81,7 +81,7 @@ async def run_server(config: ServerConfig, store: Store, db: str) -> None:
             f"cardgame listening on ws://{config.host}:{server.port} (/lobby, /game); "
             f"play in a browser: http://{config.host}:{server.port}/"
         )
-        click.echo(f"database: {db}")
+        click.echo(f"database: {shown(db)}")
         for room in server.restored:
             players = ", ".join(p.name for p in room.players)
             click.echo(f'restored room {room.room_id} "{room.name}" ({room.game.state}): {players}')

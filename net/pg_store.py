@@ -137,10 +137,6 @@ FENCE: Final = (
 Statement = tuple[str, tuple[Any, ...]]
 
 
-def is_postgres_url(db: str | None) -> bool:
-    return bool(db) and db.startswith(("postgresql://", "postgres://"))  # type: ignore[union-attr]
-
-
 def _check_ours(db: psycopg.Connection, url: str) -> int:
     """The schema version of our database (0 for an empty one); refuse any other."""
     where = _where(url)

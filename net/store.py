@@ -4,9 +4,9 @@
 this module holds everything that interface speaks in (:class:`StoredRoom`,
 :class:`StoreError`); it imports no implementation at module level. The
 implementations stand beside each other — ``memory_store.MemoryStore`` (tests, the
-local ``play`` server), ``sqlite_store.SqliteStore`` (one file, the default) — and
-:func:`open_store` is the one place that picks one from ``--db``. Another store (say
-PostgreSQL, for several server processes) is another module and one more branch there.
+local ``play`` server), ``sqlite_store.SqliteStore`` (one file, the default),
+``pg_store.PgStore`` (one PostgreSQL database several server processes share) — and
+:func:`open_store` is the one place that picks one from ``--db``.
 """
 
 from __future__ import annotations
@@ -129,6 +129,10 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+#: What a ``--db`` naming a PostgreSQL database begins with (libpq's two URI schemes).
+POSTGRESQL = ("postgresql://", "postgres://")
+
+
 def open_store(db: str | None, readonly: bool = False) -> Store:
     """The store ``--db`` names: ``None`` keeps everything in this process's memory
     only; a ``postgresql://`` URL is a PostgreSQL database several processes share;
@@ -141,10 +145,27 @@ def open_store(db: str | None, readonly: bool = False) -> Store:
         from .memory_store import MemoryStore
 
         return MemoryStore()
-    if db.startswith(("postgresql://", "postgres://")):
+    if db.startswith(POSTGRESQL):
         from .pg_store import PgStore
 
         return PgStore(db, readonly=readonly)
     from .sqlite_store import SqliteStore
 
     return SqliteStore(db, readonly=readonly)
+
+
+def shown(db: str) -> str:
+    """``--db`` as it may be printed: a PostgreSQL URL without its password, which
+    would otherwise end up in every log and terminal that shows the server's start-up
+    (libpq reads it from the URL, ``PGPASSWORD`` or ``~/.pgpass`` alike)."""
+    if not db.startswith(POSTGRESQL):
+        return db
+    scheme, rest = db.split("://", 1)
+    where, query = rest.split("?", 1) if "?" in rest else (rest, None)
+    if "@" in where:
+        userinfo, host = where.rsplit("@", 1)
+        where = f"{userinfo.split(':', 1)[0]}@{host}"
+    if query is not None:
+        kept = [p for p in query.split("&") if p.split("=", 1)[0] != "password"]
+        where += "?" + "&".join(kept) if kept else ""
+    return f"{scheme}://{where}"

@@ -9,6 +9,11 @@ leases are read on — so no test waits for time to pass.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import psycopg
 import pytest
 import trio
@@ -21,7 +26,7 @@ from cardgame.net.config import ServerConfig
 from cardgame.net.pg_store import FENCE, SCHEMA_VERSION, PgStore
 from cardgame.net.protocol import encode
 from cardgame.net.server import serve
-from cardgame.net.store import LeaseLost, StoreError, open_store
+from cardgame.net.store import LeaseLost, StoreError, open_store, shown
 
 from tables import event_of, fill_room, play_on
 
@@ -79,6 +84,34 @@ def test_a_newer_schema_is_refused(pg_url):
 def test_an_unreachable_database_is_a_clear_error(pg_cluster):
     with pytest.raises(StoreError, match="cannot open"):
         PgStore(pg_cluster.url("no_such_database"))
+
+
+def test_a_password_in_the_url_is_never_printed(pg_url):
+    secret = pg_url.replace("cardgame@", "cardgame:s3cret@", 1) + "&password=s3cret"
+    cardgame = str(Path(sys.executable).with_name("cardgame"))
+    command = [cardgame, "serve", "--port", "0", "--db", secret]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as p:
+        assert p.stdout is not None
+        lines = [p.stdout.readline(), p.stdout.readline()]  # listening, database
+        p.send_signal(signal.SIGINT)
+        lines += p.stdout.readlines()
+    assert lines[1] == f"database: {pg_url}\n", lines
+    listed = subprocess.run([cardgame, "games", "--db", secret], capture_output=True, text=True)
+    assert listed.returncode == 0 and listed.stdout.startswith(f"database: {pg_url}\n")
+    assert "s3cret" not in "".join(lines) + listed.stdout + listed.stderr
+
+
+def test_shown_keeps_everything_but_the_password():
+    assert shown("postgresql://ann:pw@db.example:5433/games?sslmode=require") == (
+        "postgresql://ann@db.example:5433/games?sslmode=require"
+    )
+    assert shown("postgres://ann@/games?password=pw&host=/run/pg") == (
+        "postgres://ann@/games?host=/run/pg"
+    )
+    assert shown("postgresql:///games?password=pw") == "postgresql:///games"
+    assert shown("/home/ann/a:b@c.db") == "/home/ann/a:b@c.db"  # a file name is a file name
 
 
 async def test_a_game_on_postgresql_completes_and_is_kept(pg_url):
