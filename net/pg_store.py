@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +48,8 @@ from .store import (
     StoredRoom,
     StoreError,
 )
+
+log = logging.getLogger("cardgame.net")
 
 SCHEMA_VERSION: Final = 3
 #: Names this database as ours (the row of ``cardgame_schema``).
@@ -134,6 +137,24 @@ FENCE: Final = (
     "AND lease_until > clock_timestamp() FOR NO KEY UPDATE"
 )
 
+#: Ends the transactions still open on the connections of processes whose own lease has
+#: run out (each connection names its process, :meth:`PgStore._connect`), waiting up to
+#: the given milliseconds for each to go. A process frozen in the middle of a write's
+#: pipeline holds its room's row lock, and to the database it is running a statement,
+#: not idle in a transaction, so ``idle_in_transaction_session_timeout`` never ends it
+#: (PostgreSQL before 17 has no ``transaction_timeout``): without this nobody could
+#: claim that room until the frozen process woke or died.
+END_STUCK: Final = (
+    "SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid, %s)) "
+    "FROM pg_stat_activity a JOIN processes p ON a.application_name = %s || p.process_id "
+    "WHERE a.datname = current_database() AND a.xact_start IS NOT NULL "
+    "AND p.process_id <> %s AND p.lease_until < clock_timestamp()"
+)
+#: What each connection's ``application_name`` starts with; the process id follows.
+CONNECTION_NAME: Final = "cardgame "
+#: Milliseconds a claim waits for an ended transaction's connection to go.
+END_WAIT_MS: Final = 2000
+
 Statement = tuple[str, tuple[Any, ...]]
 
 
@@ -201,9 +222,13 @@ class PgStore:
 
     def _connect(self) -> psycopg.Connection:
         """A connection whose transaction, if this process stops halfway through one
-        (frozen, cut off), is ended by the database before the lease runs out: its lock
-        on a room's row would otherwise keep every other process from claiming it."""
-        db = psycopg.connect(self.url, autocommit=True)
+        (frozen, cut off), is ended before the lease runs out, or at the latest when
+        another process claims the room (:data:`END_STUCK`; so the connection bears this
+        process's id): its lock on a room's row would otherwise keep every other process
+        from claiming it."""
+        db = psycopg.connect(
+            self.url, autocommit=True, application_name=CONNECTION_NAME + self.process_id
+        )
         idle = max(1, int(self.lease_seconds * 1000 / 3))
         db.execute(f"SET idle_in_transaction_session_timeout = {idle}")
         return db
@@ -507,8 +532,12 @@ class PgStore:
 
         The row lock the claim takes is the one every fenced write takes first, and
         the claim only succeeds on a lease already out: an old owner's write either
-        committed before (and is loaded here) or is refused after.
+        committed before (and is loaded here) or is refused after. A write of a process
+        whose own lease ran out that still holds a row lock is ended first.
         """
+        ended = db.execute(END_STUCK, (END_WAIT_MS, CONNECTION_NAME, self.process_id))
+        if (count := ended.fetchone()[0]) > 0:  # type: ignore[index]
+            log.warning("ended %d transaction(s) of a process whose lease ran out", count)
         only = "AND room_id = %s" if room_id is not None else ""
         with db.transaction():
             claimed = db.execute(

@@ -203,6 +203,60 @@ async def test_a_process_frozen_inside_a_write_does_not_hold_its_room_for_ever(p
         second.close()
 
 
+async def running_a_statement(url: str, pids: list[int]) -> None:
+    """Until the database sees each of these connections in the middle of a statement,
+    waiting for the rest of it from the client (not idle in a transaction)."""
+    with psycopg.connect(url, autocommit=True) as db:
+        while db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND state = 'active' "
+            "AND wait_event = 'ClientRead' AND xact_start IS NOT NULL",
+            (pids,),
+        ).fetchone() != (len(pids),):
+            await trio.sleep(0.01)
+
+
+async def test_a_process_frozen_in_the_middle_of_a_pipeline_is_ended_by_the_claim(pg_url):
+    """Frozen between two messages of a write's pipeline (the fence sent, the Sync not),
+    a process holds the room's row lock while the database sees a statement running,
+    not an idle transaction: no timeout of PostgreSQL 15's ends it (this hung the room,
+    and tests/test_pg_failover.py with it). The process that claims the room ends it
+    once the frozen process's own lease has run out; a live process's open write is
+    left alone."""
+    first, second, third = PgStore(pg_url), PgStore(pg_url), PgStore(pg_url)
+    frozen, busy = first._connect(), third._connect()  # as their own connections are
+    try:
+        await first.add_room("r1", "kitchen", 2)
+        await third.add_room("r2", "hall", 2)
+        await first.renew(["r1"])
+        await third.renew(["r2"])
+        expire(pg_url, "r1")
+        with psycopg.connect(pg_url, autocommit=True) as db:
+            db.execute(
+                "UPDATE processes SET lease_until = clock_timestamp() - interval '1 second' "
+                "WHERE process_id = %s",
+                (first.process_id,),
+            )
+        with trio.fail_after(20), busy.pipeline():
+            busy.execute("BEGIN")
+            busy.execute(FENCE, ("r2", third.process_id))
+            busy.pgconn.flush()
+            with pytest.raises(psycopg.OperationalError), frozen.pipeline():
+                frozen.execute("BEGIN")
+                frozen.execute("SELECT 1 FROM rooms WHERE room_id = 'r1' FOR NO KEY UPDATE")
+                frozen.pgconn.flush()  # sent; the Sync that ends the round trip never is
+                await running_a_statement(pg_url, [frozen.info.backend_pid, busy.info.backend_pid])
+                [taken] = await second.claim("r1")
+                assert taken.room_id == "r1"
+        assert frozen.closed
+        busy.execute("COMMIT")  # third's lease is alive: its write went on
+        assert await third.renew(["r2"]) == {"r2"}
+    finally:
+        for conn in (frozen, busy):
+            conn.close()
+        for store in (first, second, third):
+            store.close()
+
+
 async def test_claims_race_and_exactly_one_process_wins_each_room(pg_url):
     """Three processes claim twenty orphaned rooms at once: each goes to exactly one."""
     owner = PgStore(pg_url)
