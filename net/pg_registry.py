@@ -87,6 +87,9 @@ class PgRegistry:
 
     # -- pushes between processes ---------------------------------------------------
 
+    def addresses(self) -> frozenset[str]:
+        return self.store.addresses
+
     def push(self, cmd: str, prompt: str, data: Any) -> None:
         try:
             self._send.send_nowait((cmd, prompt, data))

@@ -204,6 +204,9 @@ class PgStore:
         self.process_id = secrets.token_hex(8)
         self.lease_seconds = lease_seconds
         self.public_url = ""  # set by the server once it listens (leases.keep_leases)
+        #: The public URLs of the service's live processes (this one's too), read at
+        #: each renewal: where ``moved`` may send a client.
+        self.addresses: frozenset[str] = frozenset()
         self._released: set[str] = set()  # rooms whose task ended: their leases go back
         try:
             self._db = self._connect()
@@ -562,7 +565,8 @@ class PgStore:
         return await self._run(self._claim, room_id, limit)
 
     async def renew(self, held: Iterable[str]) -> set[str]:
-        """Extend this process's leases and its own; the held rooms it still owns."""
+        """Extend this process's leases and its own; the held rooms it still owns. The
+        live processes' addresses are read on the way (:attr:`addresses`)."""
         released = list(self._released)
         self._released.difference_update(released)
         held = list(held)
@@ -588,6 +592,10 @@ class PgStore:
                     "RETURNING room_id",
                     (self.lease_seconds, held, self.process_id),
                 ).fetchall()
+                urls = db.execute(
+                    "SELECT url FROM processes WHERE lease_until > clock_timestamp()"
+                ).fetchall()
+            self.addresses = frozenset(url for (url,) in urls if url)
             return {r for (r,) in rows}
 
         return await self._run(renew)

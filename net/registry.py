@@ -50,6 +50,10 @@ class Registry(Protocol):
         """A room this process does not run: taken over here (its owner has gone), or
         :class:`Moved` to its owner, or None (no unfinished room of that id)."""
 
+    def addresses(self) -> frozenset[str]:
+        """The public URLs of the service's live processes: where :class:`Moved` may
+        send a client (the web page's policy lets it connect to each)."""
+
 
 class LocalRegistry:
     """One process: the lobby's own rooms and creations are all there is."""
@@ -71,6 +75,9 @@ class LocalRegistry:
 
     async def locate(self, room_id: str) -> Room | None:
         return None
+
+    def addresses(self) -> frozenset[str]:
+        return frozenset()
 
 
 def make_registry(lobby: Lobby) -> Registry:

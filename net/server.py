@@ -121,7 +121,7 @@ async def serve(
             config.host,
             config.port,
             partial(_handle, lobby, config),
-            WebPage(),
+            WebPage(services=lobby.registry.addresses),
             nursery,
         )
         server = Server(lobby, listener, nursery, restored)

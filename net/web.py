@@ -11,17 +11,21 @@ library, and a second HTTP server would mean a second listener or a second parse
 front of trio-websocket's.
 
 Every answer carries a Content-Security-Policy that lets the page load nothing from
-another host and connect only to this host (any port: another server process of the
-same service may run a room, issue 15), an ETag and ``Cache-Control: no-cache`` (a
-browser revalidates, and gets 304 while the file is unchanged).
+another host and open WebSockets only to this host (any port) and to the other
+processes of the same service, at their ``--public-url`` (a room may run in another
+process on another machine, and the page is sent there: issue 15), an ETag and
+``Cache-Control: no-cache`` (a browser revalidates, and gets 304 while the file is
+unchanged).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import trio
 
@@ -67,10 +71,13 @@ def load(directory: Path = WEB_DIR) -> dict[str, StaticFile]:
     return files
 
 
-def csp(request: HttpRequest) -> str:
-    """Nothing from another host; WebSockets to this host only, on any of its ports."""
+def csp(request: HttpRequest, services: Iterable[str] = ()) -> str:
+    """Nothing from another host; WebSockets to this host, on any of its ports, and to
+    the service's other processes (``services``: their public URLs)."""
     host = _hostname(request.headers.get("host", ""))
-    sockets = f" ws://{host}:* wss://{host}:*" if _plain_host(host) else ""
+    sources = [f"ws://{host}:*", f"wss://{host}:*"] if _plain_host(host) else []
+    sources += sorted({o for o in map(_origin, services) if o and o not in sources})
+    sockets = "".join(" " + source for source in sources)
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"connect-src 'self'{sockets}; base-uri 'none'; form-action 'none'; "
@@ -85,6 +92,20 @@ def _hostname(header: str) -> str:
     return header.rsplit(":", 1)[0]
 
 
+def _origin(url: str) -> str | None:
+    """A ``ws://`` or ``wss://`` URL as a policy source (scheme, host and port), or
+    None when it is not one that can be written into the policy as it is."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- a port that is not a number raises here
+    except ValueError:
+        return None
+    where = parts.netloc.rsplit("@", 1)[-1]
+    if parts.scheme not in ("ws", "wss") or not _plain_host(where):
+        return None
+    return f"{parts.scheme}://{where}"
+
+
 def _plain_host(host: str) -> bool:
     """A Host header fit to be written into the policy (no spaces, quotes or ';')."""
     allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:")
@@ -94,8 +115,13 @@ def _plain_host(host: str) -> bool:
 class WebPage:
     """The plain-HTTP handler of :mod:`cardgame.net.transport`: the web client's files."""
 
-    def __init__(self, files: dict[str, StaticFile] | None = None) -> None:
+    def __init__(
+        self,
+        files: dict[str, StaticFile] | None = None,
+        services: Callable[[], Iterable[str]] = tuple,
+    ) -> None:
         self.files = load() if files is None else files
+        self.services = services  # the other processes' public URLs, now
 
     async def __call__(self, stream: trio.SocketStream, request: HttpRequest) -> None:
         status, headers, body = self.answer(request)
@@ -111,7 +137,7 @@ class WebPage:
     def answer(self, request: HttpRequest) -> tuple[str, dict[str, str], bytes]:
         """The status line's tail, the headers and the body for one request."""
         headers = {
-            "Content-Security-Policy": csp(request),
+            "Content-Security-Policy": csp(request, self.services()),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             "Connection": "close",

@@ -17,6 +17,7 @@ import pytest
 import trio
 from test_cli_play import Player, console, output
 from test_restart import RECONNECT
+from test_web_http import fetch, get
 from trio_websocket import ConnectionClosed
 
 from cardgame.cli import terminal
@@ -27,7 +28,7 @@ from cardgame.net.config import ServerConfig
 from cardgame.net.server import Server, serve
 from cardgame.net.store import open_store
 
-from tables import event_of, play_on
+from tables import event_of, free_port, play_on
 
 
 async def start_processes(nursery: trio.Nursery, stack: AsyncExitStack, url: str, n: int):
@@ -112,6 +113,55 @@ async def test_players_who_came_in_through_three_processes_play_one_game(pg_url)
             assert client.moved == (0 if seat == 0 else 1)
         assert tickets[0].room_id in servers[0].lobby.rooms
         assert all(tickets[0].room_id not in s.lobby.rooms for s in servers[1:])
+        nursery.cancel_scope.cancel()
+
+
+def socket_from_page(page: str, socket: str) -> str:
+    """In Chromium: open ``page``, then a WebSocket from it to ``socket``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        try:
+            tab = browser.new_page()
+            tab.goto(page)
+            return tab.evaluate(
+                """url => new Promise(done => {
+                    try {
+                        const ws = new WebSocket(url);
+                        ws.onopen = () => { ws.close(); done("open"); };
+                        ws.onerror = () => done("refused");
+                    } catch (err) { done("refused"); }
+                })""",
+                socket,
+            )
+        finally:
+            browser.close()
+
+
+async def test_a_page_from_one_process_may_connect_to_the_others_at_their_public_url(pg_url):
+    """The web page comes from the process a player first reached; the room may run in
+    another, at another host name (``--public-url``), where ``moved`` sends the page:
+    the page's policy lets it connect there (Chromium enforces it), and to nowhere else."""
+    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        port = free_port()
+        there = f"ws://localhost:{port}"  # another name for this machine than the page's
+        store = open_store(pg_url)
+        stack.callback(store.close)
+        config = ServerConfig(host="127.0.0.1", port=port, public_url=there)
+        await nursery.start(serve, config, store)
+        [here] = await start_processes(nursery, stack, pg_url, 1)
+        _, headers, _ = await fetch(here.port, get("/"))
+        policy = headers["content-security-policy"]
+        assert there in policy.split("connect-src ", 1)[1].split(";", 1)[0].split()
+        page = f"http://127.0.0.1:{here.port}/"
+        opened = await trio.to_thread.run_sync(socket_from_page, page, f"{there}/lobby")
+        assert opened == "open"
+        # a server listening there too, but no process of the service: the policy bars it
+        stranger = await nursery.start(serve, ServerConfig(host="127.0.0.1", port=0))
+        elsewhere = f"ws://localhost:{stranger.port}/lobby"
+        refused = await trio.to_thread.run_sync(socket_from_page, page, elsewhere)
+        assert refused == "refused"
         nursery.cancel_scope.cancel()
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import trio
 from rawws import witness_game
 
-from cardgame.net.web import WEB_DIR
+from cardgame.net.transport import HttpRequest
+from cardgame.net.web import WEB_DIR, csp
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["app.js", "protocol.js", "storage.js", "cards.js", "rules.js", "lobby.js", "table.js",
@@ -86,6 +87,20 @@ async def test_the_policy_forbids_other_hosts(server):
     )
     assert "evil" not in headers["content-security-policy"]
     assert "connect-src 'self';" in headers["content-security-policy"]
+
+
+def test_the_policy_names_the_services_other_processes_and_nothing_else():
+    """A room may run in another process of the service, at another host name: the page
+    is sent there (``moved``), so it may open WebSockets to each process's public URL;
+    a URL that is not a plain ws:// or wss:// one is left out of the policy."""
+    request = HttpRequest("GET", "/", {"host": "game2.example:8882"})
+    policy = csp(request, ["wss://game3.example", "ws://game1.example:8881", "ws://u:pw@game4:1",
+                           "ws://evil.example; script-src *", "http://web.example",
+                           "ws://game5.example:port", "", "ws://game1.example:8881"])  # fmt: skip
+    connect = policy.split("connect-src ", 1)[1].split(";", 1)[0].split()
+    assert connect[:3] == ["'self'", "ws://game2.example:*", "wss://game2.example:*"]
+    assert connect[3:] == ["ws://game1.example:8881", "ws://game4:1", "wss://game3.example"]
+    assert "evil" not in policy and "web.example" not in policy and "pw" not in policy
 
 
 async def test_etag_revalidation_answers_304(server):
