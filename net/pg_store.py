@@ -47,11 +47,12 @@ from .store import (
     StorageUnavailable,
     StoredRoom,
     StoreError,
+    whole_snapshot,
 )
 
 log = logging.getLogger("cardgame.net")
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 #: Names this database as ours (the row of ``cardgame_schema``).
 APPLICATION: Final = "cardgame"
 #: Serialises migrations of processes started at once (pg_advisory_xact_lock key).
@@ -128,6 +129,12 @@ MIGRATIONS: Final = [
     # 3: who may watch the room: 'chat', 'watch' or 'none' (as in SQLite's schema 5).
     """
     ALTER TABLE rooms ADD COLUMN spectators text NOT NULL DEFAULT 'chat';
+    """,
+    # 4: a game's random generator state (7.3 KB of a 9 KB snapshot) in a column of its
+    # own, written only when the generator moved; NULL in games from before, whose
+    # snapshots hold it (as in SQLite's schema 3).
+    """
+    ALTER TABLE games ADD COLUMN rng text;
     """,
 ]
 
@@ -208,6 +215,9 @@ class PgStore:
         #: each renewal: where ``moved`` may send a client.
         self.addresses: frozenset[str] = frozenset()
         self._released: set[str] = set()  # rooms whose task ended: their leases go back
+        #: Each room's generator state as this process last committed it: a snapshot
+        #: whose generator has not moved since need not write it again.
+        self._rng_written: dict[str, list[Any]] = {}
         try:
             self._db = self._connect()
         except psycopg.Error as err:
@@ -361,15 +371,25 @@ class PgStore:
         messages: Iterable[Outgoing],
         move: Move | None = None,
     ) -> None:
-        """One applied event: the game after it, its log entry and every message it sent."""
+        """One applied event: the game after it, its log entry and every message it
+        sent. The generator's state is written only when it moved since the last
+        commit (a shuffle, a random choice): most moves use none."""
         snapshot = to_snapshot(game)
-        statements: list[Statement] = [
-            (
-                "INSERT INTO games (room_id, snapshot) VALUES (%s, %s) "
-                "ON CONFLICT (room_id) DO UPDATE SET snapshot = excluded.snapshot",
-                (room_id, encode(snapshot)),
+        rng = snapshot.pop("rng")
+        moved = self._rng_written.get(room_id) != rng
+        if moved:
+            game_row: Statement = (
+                "INSERT INTO games (room_id, snapshot, rng) VALUES (%s, %s, %s) "
+                "ON CONFLICT (room_id) DO UPDATE SET snapshot = excluded.snapshot, "
+                "rng = excluded.rng",
+                (room_id, encode(snapshot), encode(rng)),
             )
-        ]
+        else:
+            game_row = (
+                "UPDATE games SET snapshot = %s WHERE room_id = %s",
+                (encode(snapshot), room_id),
+            )
+        statements: list[Statement] = [game_row]
         if move is not None:
             n, seat, event = move
             statements.append(
@@ -396,6 +416,8 @@ class PgStore:
                 )
             )
         await self._write(room_id, statements)
+        if moved:
+            self._rng_written[room_id] = rng  # committed: the next write need not repeat it
 
     async def abandon_room(self, room_id: str) -> None:
         """A room that ended without a game (abandoned, spam): nothing of it is kept."""
@@ -429,8 +451,10 @@ class PgStore:
         await self._run(prune)
 
     def room_closed(self, room_id: str) -> None:
-        """The room's task ended here: its lease is given back at the next renewal."""
+        """The room's task ended here: its lease is given back at the next renewal (and
+        another process may write its game before this one runs it again)."""
         self._released.add(room_id)
+        self._rng_written.pop(room_id, None)
 
     # -- reads ----------------------------------------------------------------------
 
@@ -476,11 +500,12 @@ class PgStore:
             finished,
             result,
             snapshot,
+            rng,
             logged,
         ) in db.execute(
             "SELECT r.room_id, r.name, r.size, r.computers, r.turn_seconds, r.spectators, "
             "r.finished, r.result, "
-            "g.snapshot, (SELECT count(*) FROM moves m WHERE m.room_id = r.room_id) "
+            "g.snapshot, g.rng, (SELECT count(*) FROM moves m WHERE m.room_id = r.room_id) "
             f"FROM rooms r LEFT JOIN games g USING (room_id) {where} ORDER BY r.created",
             params,
         ).fetchall():
@@ -499,7 +524,7 @@ class PgStore:
                     size,
                     finished is not None,
                     json.loads(result) if result else None,
-                    json.loads(snapshot) if snapshot else None,
+                    whole_snapshot(snapshot, rng),
                     players,
                     computers,
                     logged,
@@ -559,6 +584,8 @@ class PgStore:
             ).fetchall()
             if not claimed:
                 return []
+            for (taken,) in claimed:  # another process may have written it meanwhile
+                self._rng_written.pop(taken, None)
             return self._rooms(db, "WHERE r.room_id = ANY(%s)", ([r for (r,) in claimed],))
 
     async def claim(self, room_id: str | None = None, limit: int = 1000) -> list[StoredRoom]:

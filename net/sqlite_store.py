@@ -37,7 +37,7 @@ from cardgame.fsm.snapshot import to_snapshot
 
 from .db_file import ServerLock, check_writable
 from .protocol import encode
-from .store import Move, Outgoing, StorageUnavailable, StoredRoom, StoreError
+from .store import Move, Outgoing, StorageUnavailable, StoredRoom, StoreError, whole_snapshot
 
 #: "Disc" in ASCII: marks the file as a cardgame database (PRAGMA application_id).
 APPLICATION_ID: Final = 0x44697363
@@ -181,16 +181,6 @@ def _rng_mark(rng: list[Any]) -> tuple[Any, ...]:
     chance that five sampled words all came back too is about 2^-128)."""
     words = rng[1]
     return (words[-1], words[0], words[1], words[312], words[623], rng[2])
-
-
-def _snapshot(snapshot: str | None, rng: str | None) -> dict[str, Any] | None:
-    """The game snapshot as written, its generator state put back in."""
-    if not snapshot:
-        return None
-    game = json.loads(snapshot)
-    if rng is not None:
-        game["rng"] = json.loads(rng)
-    return game
 
 
 class SqliteStore:
@@ -507,7 +497,7 @@ class SqliteStore:
                     size,
                     finished is not None,
                     json.loads(result) if result else None,
-                    _snapshot(snapshot, rng),
+                    whole_snapshot(snapshot, rng),
                     players,
                     computers,
                     logged,

@@ -11,6 +11,7 @@ local ``play`` server), ``sqlite_store.SqliteStore`` (one file, the default),
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -127,6 +128,18 @@ class Store(Protocol):
         """The move log of a game, oldest first: ``{n, seat, event, at}``."""
 
     def close(self) -> None: ...
+
+
+def whole_snapshot(snapshot: str | None, rng: str | None) -> dict[str, Any] | None:
+    """A game snapshot as a store wrote it, its random generator state put back in: the
+    stores keep that state (most of a snapshot) in a column of its own, written only
+    when the generator moved; it is NULL in games written before, whose snapshots hold it."""
+    if not snapshot:
+        return None
+    game = json.loads(snapshot)
+    if rng is not None:
+        game["rng"] = json.loads(rng)
+    return game
 
 
 #: What a ``--db`` naming a PostgreSQL database begins with (libpq's two URI schemes).

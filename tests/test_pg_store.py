@@ -9,6 +9,7 @@ leases are read on — so no test waits for time to pass.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -21,9 +22,10 @@ from click.testing import CliRunner
 
 from cardgame.cli.main import main
 from cardgame.fsm.game import Game
+from cardgame.fsm.snapshot import from_snapshot, to_snapshot
 from cardgame.net.client import GameClient
 from cardgame.net.config import ServerConfig
-from cardgame.net.pg_store import FENCE, SCHEMA_VERSION, PgStore
+from cardgame.net.pg_store import FENCE, MIGRATIONS, SCHEMA_VERSION, PgStore
 from cardgame.net.protocol import encode
 from cardgame.net.server import serve
 from cardgame.net.store import LeaseLost, StoreError, open_store, shown
@@ -147,6 +149,65 @@ async def test_a_game_on_postgresql_completes_and_is_kept(pg_url):
     assert listing.exit_code == 0 and tickets[0].room_id in listing.output
     replay = CliRunner().invoke(main, ["replay", tickets[0].room_id, "--db", pg_url])
     assert replay.exit_code == 0 and "won" in replay.output
+
+
+async def test_the_generator_state_is_written_when_it_moved_and_the_snapshot_stays_exact(
+    pg_url,
+):
+    """The random generator's state (most of a snapshot) has a column of its own,
+    written only when the generator was used since this process last committed it; a
+    process that takes the room over writes it again first."""
+    first, second = PgStore(pg_url), PgStore(pg_url)
+    try:
+        await first.add_room("r1", "kitchen", 2)
+        game = Game(2, seed=1, room="r1")
+        with psycopg.connect(pg_url, autocommit=True) as db:
+
+            def on_file() -> tuple[str, dict]:
+                rng, snapshot = db.execute("SELECT rng, snapshot FROM games").fetchone()
+                return rng, json.loads(snapshot)
+
+            await first.record("r1", game, sent([(0, {"msg_id": "1", "cmd": "X"})]))
+            written, snapshot = on_file()
+            assert "rng" not in snapshot and json.loads(written) == to_snapshot(game)["rng"]
+            game.join("ada")  # no draw: the same state, not written again
+            db.execute("UPDATE games SET rng = 'untouched'")
+            await first.record("r1", game, sent([(0, {"msg_id": "2", "cmd": "X"})]))
+            assert on_file()[0] == "untouched"
+            game.table.rng.random()  # the generator moved (as a shuffle does)
+            await first.record("r1", game, sent([(0, {"msg_id": "3", "cmd": "X"})]))
+            assert json.loads(on_file()[0]) == to_snapshot(game)["rng"]
+            [room] = first._rooms(first._db)
+            assert room.snapshot == to_snapshot(game)
+            assert from_snapshot(room.snapshot).table.rng.random() == game.table.rng.random()
+
+            expire(pg_url, "r1")
+            [taken] = await second.claim("r1")
+            db.execute("UPDATE games SET rng = 'stale'")
+            restored = from_snapshot(taken.snapshot)
+            await second.record("r1", restored, sent([(0, {"msg_id": "4", "cmd": "X"})]))
+            assert json.loads(on_file()[0]) == to_snapshot(restored)["rng"]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_version_3_database_is_migrated_and_its_snapshots_read_as_written(pg_url):
+    snapshot = to_snapshot(Game(2, seed=3, room="r1"))
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        for migration in MIGRATIONS[:3]:
+            db.execute(migration)
+        db.execute("INSERT INTO cardgame_schema VALUES ('cardgame', 3)")
+        db.execute("INSERT INTO rooms (room_id, name, size, created) VALUES ('r1', 'k', 2, 0)")
+        db.execute("INSERT INTO games VALUES ('r1', %s)", (json.dumps(snapshot),))
+    store = PgStore(pg_url)
+    try:
+        [room] = store.unfinished_rooms()
+        assert room.snapshot == snapshot
+        with psycopg.connect(pg_url) as db:
+            assert db.execute("SELECT version FROM cardgame_schema").fetchone() == (SCHEMA_VERSION,)
+    finally:
+        store.close()
 
 
 async def test_a_write_after_the_lease_ran_out_is_refused_and_another_process_takes_over(
