@@ -22,8 +22,10 @@ $(SYSTEM_STAMP): .ci/system-deps $(STAMP)
 test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest
 
+# Options for `cardgame serve`, e.g. make serve ARGS="--port 8889" (cardgame serve --help).
+ARGS ?=
 serve: $(STAMP)
-	$(BIN)/cardgame serve
+	$(BIN)/cardgame serve $(ARGS)
 
 play: $(STAMP)
 	$(BIN)/cardgame play --computers 3

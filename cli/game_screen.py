@@ -6,7 +6,8 @@ prompt expects. The socket and the keyboard are raced, so a message that arrives
 while the player is typing is shown without losing the line.
 
 Every question has a clock on the server: the prompt shows the seconds left when it
-was asked (``[38 s] Your move:``), a warning comes 10 s before the end, and when it
+is printed (``[38 s] Your move:``; printed again after a chat line, say, it counts
+what is left then), a warning comes 10 s before the end, and when it
 runs out the server's words say what happened ("ada ran out of time; …"). The
 countdown is the server's ``seconds_left`` from the moment the question arrived, on
 this process's own clock, never a clock of the client's guessing.
@@ -69,7 +70,7 @@ class GameScreen:
         self.backlog: deque[Message] = deque()
         self.leaving = False
         self.deadline: float | None = None  # when the pending question's time runs out
-        self.shown_left = 0  # whole seconds left when it was asked (shown in the prompt)
+        self.shown_left = 0  # whole seconds left when the prompt was printed
         self.warned = False
 
     async def next_message(self) -> Message:
@@ -127,8 +128,14 @@ class GameScreen:
         self.warned = left <= WARNING_SECONDS
 
     def timed(self, prompt: str) -> str:
+        """The prompt with the seconds left: counted again whenever the prompt is printed
+        afresh (after a chat line, the rules, a refused line), kept while it stays on
+        the screen (so it is not printed twice)."""
         if self.deadline is None:
             return prompt
+        if not self.client.prompt_on_screen:
+            left = self.deadline - trio.current_time()
+            self.shown_left = max(0, math.ceil(left))
         return f"[{self.shown_left} s] {prompt}"
 
     def ask_for(self, question: Message | None) -> Ask:

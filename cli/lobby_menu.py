@@ -107,8 +107,9 @@ class LobbyMenu:
             return await self.create() if choice == "2" else None
         total = len(open_rooms) + len(creations)
         choices = {str(n): "a room" for n in range(1, total + 1)} | {"b": "goes back"}
+        numbers = "1" if total == 1 else f"1-{total}"
         choice = await self.client.choose(
-            f"Room number (1-{total}), or b to go back:", choices, "room"
+            f"Room number ({numbers}), or b to go back:", choices, "room"
         )
         if choice == "b":
             return None

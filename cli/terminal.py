@@ -82,6 +82,11 @@ class TerminalClient:
 
     # -- output and input ------------------------------------------------------------------
 
+    @property
+    def prompt_on_screen(self) -> bool:
+        """Whether a prompt waits at the end of the screen's last line."""
+        return self._prompt_on_screen is not None
+
     def say(self, *things: Any, style: str | None = None) -> None:
         if self._prompt_on_screen is not None:
             self.console.print()

@@ -372,6 +372,7 @@ async def test_join_from_the_room_list_and_vote_when_a_player_leaves(server, sen
             await client.run()
     text = output(client)
     assert "bobs table" in text and "You joined bobs table" in text
+    assert "Room number (1), or b to go back:" in text  # one room: not "(1-1)"
     assert "Please type one of" in text  # room "5" refused
     assert "Could not join bobs table: somebody in 'bobs table' is already called bob" in text
     assert "Type `y`" in text and "the game resumes" in text
@@ -492,6 +493,43 @@ async def test_the_prompt_shows_the_time_left_warns_and_says_when_it_ran_out(sta
     )
     assert len(said) == text.count("ada ran out of time") == 2, text
     assert "ada let the clock run out 2 turns in a row" in text
+
+
+class Dawdler:
+    """A person who waits ``seconds`` at their first turn, then types ``line``; the
+    Player answers the rest. Every turn prompt is kept, as printed."""
+
+    interactive = False
+
+    def __init__(self, player: Player, seconds: float, line: str) -> None:
+        self.scripted = ScriptedLines(player)
+        self.seconds, self.typed = seconds, line
+        self.turn_prompts: list[str] = []
+
+    async def line(self, ask: Ask) -> str | None:
+        if ask.kind == "turn":
+            self.turn_prompts.append(ask.prompt)
+            if len(self.turn_prompts) == 1:
+                await trio.sleep(self.seconds)
+                return self.typed
+        return await self.scripted.line(ask)
+
+
+@pytest.mark.parametrize("typed", ["/say hi", "r", "9"])
+async def test_a_prompt_printed_again_counts_the_seconds_left_then(start_server, clock, typed):
+    """20 s into a 45 s turn, a chat line (the rules, a bad line) prints the prompt
+    again: it says 25 s, not the 45 s of when the question came."""
+    server = await start_server(turn_seconds=45)
+    player = Player(
+        {"menu": ["2"], "name": ["ada"], "room_name": ["kitchen"], "players": ["2"],
+         "computers": ["1"], "first_player": ["1"]}
+    )  # fmt: skip
+    lines = Dawdler(player, 20, typed)
+    client = TerminalClient(server.url, lines, console())
+    with trio.fail_after(500):
+        await client.run()
+    assert lines.turn_prompts[:2] == ["[45 s] Your move:", "[25 s] Your move:"]
+    assert "[25 s] Your move:" in output(client)
 
 
 async def test_say_sends_a_chat_line_at_any_prompt_and_the_others_lines_are_shown(server, sent):
