@@ -1,8 +1,14 @@
 // The web client: the lobby until a seat is taken, then the seat's game, kept in the
 // browser's storage so that a reload or a dropped connection resumes exactly where the
 // game was. Everything here comes from specs/protocol.md.
+//
+// For tests and curious players, `window.cardgame` shows what this page load took from
+// the game's numbered stream: `taken` (every /game msg_id handled, in order) and
+// `repeated` (ids received again and dropped, as the spec allows on resumption), and
+// `view`, the table as last told (read only: the page never acts on what is set there).
 
-import { GameLink } from "./protocol.js";
+import { Countdown } from "./clock.js";
+import { GameLink, trace } from "./protocol.js";
 import { Lobby } from "./lobby.js";
 import { Table } from "./table.js";
 import { drawLog, lineFor } from "./log.js";
@@ -10,6 +16,10 @@ import { forgetSeat, loadSeat, newSeat, saveSeat } from "./storage.js";
 
 const $ = (id) => document.getElementById(id);
 const NOTICES = new Set(["picked", "away", "back"]);
+// Refusals after which the question answered is still the one to answer.
+const ASKED_AGAIN = new Set(["not_in_hand", "bad_card", "bad_play", "bad_answer"]);
+
+window.cardgame = trace;
 
 function status(text) {
   $("status").textContent = text || "";
@@ -21,6 +31,7 @@ class App {
   constructor() {
     this.seat = null;
     this.link = null;
+    this.countdown = new Countdown();
     this.lobby = new Lobby({ onSeat: (t, n, r) => this.seated(t, n, r), status });
     this.table = new Table({
       onAnswer: (replyTo, data, lastCard) => this.answer(replyTo, data, lastCard),
@@ -65,14 +76,31 @@ class App {
       if (cmd === "JOIN_GAME_REP" && data.reply_to === this.link.joinId) {
         status(null);
         if (seat.question && data.pending_question !== seat.question.msg_id) seat.question = null;
+        if ("clock" in data) this.clock(data.clock); // what is left now
       }
       this.draw();
       return;
     }
     const line = lineFor(message);
     if (line) seat.log.push(line);
-    if (cmd !== "ERROR" && data && typeof data === "object") this.observe(message);
+    if (cmd === "ERROR") this.refused(message);
+    else if (data && typeof data === "object") this.observe(message);
     this.draw();
+  }
+
+  // The game refused an answer that it could not take: the question still waits.
+  refused(message) {
+    const seat = this.seat;
+    const code = message.payload.data && message.payload.data.code;
+    if (message.msg_id !== "0" && ASKED_AGAIN.has(code) && !seat.question && seat.answered) {
+      seat.question = seat.answered;
+    }
+  }
+
+  clock(clock) {
+    const view = this.seat.view;
+    const names = view ? view.players.map((p) => p.name) : [];
+    this.countdown.set(clock, names, view ? view.you : null);
   }
 
   // A numbered game message: the view, the question, the notices, the end.
@@ -93,16 +121,20 @@ class App {
       return;
     }
     if (data.players) seat.view = data;
+    if ("clock" in data) this.clock(data.clock);
     if (payload.flag === "USER_INPUT_CONTINUE") seat.question = message;
     else if (!NOTICES.has(event)) seat.question = null;
+    if (!NOTICES.has(event)) seat.answered = null;
     if (event === "game_over") {
       seat.result = data.result;
+      this.countdown.stop();
       this.link.stop();
       status(null);
     }
     if (event === "paused" && seat.leave && seat.leave.stage === "asked") this.link.leave();
     if (cmd === "LEAVE_REP") {
       seat.over = "left";
+      this.countdown.stop();
       this.link.stop();
       status(null);
     }
@@ -119,6 +151,7 @@ class App {
 
   answer(replyTo, data, lastCard) {
     this.link.answer(replyTo, data, lastCard);
+    this.seat.answered = this.seat.question;
     this.seat.question = null; // answered: the server's reply comes next
     saveSeat(this.seat);
     this.draw();
@@ -133,6 +166,7 @@ class App {
     if (this.link) this.link.stop();
     this.link = null;
     this.seat = null;
+    this.countdown.stop();
     forgetSeat();
     $("table").hidden = true;
     $("room").hidden = true;
@@ -143,6 +177,7 @@ class App {
 
   draw() {
     const seat = this.seat;
+    trace.view = seat.view;
     drawLog($("log"), seat.log);
     const room = seat.roommates;
     $("room").hidden = Boolean(seat.view) || Boolean(seat.over);

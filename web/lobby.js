@@ -8,6 +8,7 @@ import { loadName, saveName } from "./storage.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 50; // GET_ROOMS holds at most 50 rooms a reply
+const TURN_SECONDS = [10, 15, 20, 30, 45, 60, 90, 120, 300, 600]; // the spec allows 10–600
 
 export class Lobby {
   // onSeat(ticket, name, roomName) when a seat is taken; status(text) for the banner.
@@ -35,6 +36,8 @@ export class Lobby {
       this.create();
     });
     for (let n = 2; n <= 8; n += 1) $("players").append(new Option(`${n}`, `${n}`));
+    $("turn-seconds").append(new Option("the server’s own", ""));
+    for (const n of TURN_SECONDS) $("turn-seconds").append(new Option(`${n} s`, `${n}`));
     $("players").addEventListener("change", () => this.fillComputers());
     this.fillComputers();
   }
@@ -272,6 +275,7 @@ export class Lobby {
       user_name: name,
       computers: Number($("computers").value),
     };
+    if ($("turn-seconds").value) data.turn_seconds = Number($("turn-seconds").value);
     const reply = await this.link.request("CREATE_A_ROOM", data);
     if (reply.cmd !== "CREATE_A_ROOM_REP") {
       this.refused(reply, "create");

@@ -15,6 +15,10 @@ const TAG = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
 ).join("");
 let counter = 0;
 
+// What this page load took from the game's numbered stream, and what it dropped as
+// told before (app.js shows it as window.cardgame).
+export const trace = { taken: [], repeated: [], view: null };
+
 export function newMsgId() {
   counter += 1;
   return `${TAG}-${counter}`;
@@ -191,8 +195,12 @@ export class GameLink {
     }
     if (msgId !== "0") {
       const number = Number(msgId);
-      if (number <= this.seat.lastMsgId) return; // told before (a repeat answered again)
+      if (number <= this.seat.lastMsgId) {
+        trace.repeated.push(number);
+        return; // told before (a repeat answered again)
+      }
       this.seat.lastMsgId = number;
+      trace.taken.push(number);
     }
     if (cmd === "JOIN_GAME_REP" && payload.data.reply_to === this.joinId) {
       this.attempt = 0;

@@ -15,7 +15,7 @@ export class Table {
     this.onLeave = onLeave;
     this.selected = [];
     this.seat = null;
-    this.pendingPlay = null;
+    this.asked = null;
     $("play").addEventListener("click", () => this.play(false));
     $("draw").addEventListener("click", () => this.answer([]));
     $("drop").addEventListener("click", () => this.answer([...this.selected]));
@@ -58,8 +58,12 @@ export class Table {
     $("request").textContent = view.request || "nothing";
     const question = seat.question;
     const kind = this.kind();
-    this.selected = this.selected.filter((c) => view.hand.includes(c));
-    if (!kind || !question) this.selected = [];
+    // the selection (indexes into the hand) holds while the hand and the question do
+    const asked = `${question ? question.msg_id : ""}|${view.hand.join(",")}`;
+    if (asked !== this.asked || !kind) this.selected = [];
+    this.asked = asked;
+    if (kind) $("table").dataset.question = kind;
+    else delete $("table").dataset.question;
     $("question").textContent = this.words(view, question);
     this.drawHand(view, kind);
     this.drawOptions(view, question, kind);
