@@ -40,6 +40,7 @@ SERVER_S = 60
 KINDS = ("first_player", "turn", "request", "drop", "vote")
 #: Moves a test may make before its game is declared endless.
 MOVES = 600
+ASKED = "#table[data-question]:not([hidden]), #result:not([hidden])"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 
@@ -132,14 +133,12 @@ class Player:
 
     def question(self) -> str | None:
         """Wait for the next question; None once the game is over for this page."""
-        asked = self.page.locator("#table[data-question]:not([hidden]), #result:not([hidden])")
-        asked.first.wait_for()
-        if self.page.locator("#result").is_visible():
-            return None
-        kind = self.page.get_attribute("#table", "data-question")
-        assert kind in KINDS, kind
-        self.asked[kind] = self.asked.get(kind, 0) + 1
-        return kind
+        self.wait_asked()
+        return self.asked_now()
+
+    def wait_asked(self) -> None:
+        """Until a question is shown, or the game's end."""
+        self.page.locator(ASKED).first.wait_for()
 
     def hand(self) -> list[tuple[str, bool]]:
         """The hand as drawn: each card's text and whether it is marked as matching."""
@@ -148,11 +147,12 @@ class Player:
             "cards => cards.map(c => [c.dataset.card, c.classList.contains('match')])",
         )
 
-    def answer(self, kind: str, prefer: tuple[str, ...] = (), vote: str = "yes") -> None:
-        """Answer the question shown as a person would."""
+    def answer(self, kind: str, prefer: Any = (), vote: str = "yes") -> None:
+        """Answer the question shown as a person would (``prefer``: see :meth:`turn`,
+        or a function giving it anew each turn)."""
         page = self.page
         if kind == "turn":
-            self.turn(prefer)
+            self.turn(prefer() if callable(prefer) else prefer)
         elif kind == "drop":
             count = int(re.search(r"Drop (\d+)", page.inner_text("#question")).group(1))
             for card in page.locator("#hand .card.match").all()[:count]:
@@ -164,16 +164,17 @@ class Player:
             page.locator("#options button").first.click()
 
     def turn(self, prefer: tuple[str, ...] = ()) -> None:
-        """Play a matching card (or a combination, or one of the signs preferred), else
-        draw with the key d; announce the last card when it may be the last."""
+        """Play what ``prefer`` names first (a sign, or ``combination``), else the first
+        matching card, else draw with the key d; announce the last card when it is."""
         page = self.page
         hand = self.hand()
         play = self.choose(hand, prefer)
         if not play:
             page.keyboard.press("d")
             return
-        if len(hand) - len(play) <= 2:
-            page.check("#last-card")
+        left = len(hand) - len(play)
+        if left == 1 or (left <= 3 and any(hand[i][0].endswith("--") for i in play)):
+            page.check("#last-card")  # the last card, or it may be once the drop is made
         for index in play:
             page.locator("#hand .card").nth(index).click()
         self.played.append([hand[i][0] for i in play])
@@ -189,12 +190,12 @@ class Player:
               const sign = (i) => hand[i].slice(hand[i].indexOf('-') + 1);
               const valid = (cards) => rules.isValidPlay(view, cards.map((i) => hand[i]));
               const single = [...hand.keys()].filter((i) => valid([i]));
-              if (prefer.includes('combination')) {
-                for (const i of hand.keys()) for (const j of hand.keys()) {
-                  if (i !== j && valid([i, j])) return [i, j];
-                }
-              }
               for (const s of prefer) {
+                if (s === 'combination') {
+                  for (const i of hand.keys()) for (const j of hand.keys()) {
+                    if (i !== j && valid([i, j])) return [i, j];
+                  }
+                }
                 const found = single.find((i) => sign(i) === s);
                 if (found !== undefined) return [found];
               }
@@ -203,7 +204,7 @@ class Player:
             list(prefer),
         )
 
-    def play_to_the_end(self, prefer: tuple[str, ...] = (), until: Any = None) -> str:
+    def play_to_the_end(self, prefer: Any = (), until: Any = None) -> str:
         """Answer every question until the game is over (or ``until(self)`` is true);
         the result's title."""
         for _ in range(MOVES):
@@ -214,6 +215,36 @@ class Player:
                 return self.page.inner_text("#result-title")
             self.answer(kind, prefer)
         raise AssertionError(f"{self.name}: no end after {MOVES} moves")
+
+    def shown(self) -> str | None:
+        """The question shown this moment, if any (no wait)."""
+        if self.over_now() or self.page.locator("#table").is_hidden():
+            return None
+        kind = self.page.get_attribute("#table", "data-question")
+        assert kind is None or kind in KINDS, kind
+        return kind
+
+    def asked_now(self) -> str | None:
+        """The question shown this moment, counted in ``asked``."""
+        kind = self.shown()
+        if kind is not None:
+            self.asked[kind] = self.asked.get(kind, 0) + 1
+        return kind
+
+    def over_now(self) -> bool:
+        return self.page.locator("#result").is_visible()
+
+    def view(self) -> dict[str, Any] | None:
+        """The table as this page was last told it (window.cardgame.view)."""
+        return self.page.evaluate("() => window.cardgame.view")
+
+    def wait_for_news(self, seen: int) -> None:
+        """Until this page has taken more than ``seen`` numbered messages, or is over."""
+        self.page.wait_for_function(
+            "seen => window.cardgame.taken.length > seen"
+            " || !document.getElementById('result').hidden",
+            arg=seen,
+        )
 
     def taken(self) -> list[int]:
         """The numbered msg_ids this page load took from the game (window.cardgame)."""
@@ -228,6 +259,42 @@ class Player:
         host = self.origin.removeprefix("http://")
         for url in self.requests:
             assert re.match(rf"(http|ws)://{re.escape(host)}/", url), url
+
+
+def play_together(players: list[Player], until: Any = None) -> None:
+    """Several people at one table, each answering on their own page, until the game is
+    over for all of them (or ``until()`` is true). Whom to wait for is the table's
+    clock as the first page still playing was told it: a person is waited on until
+    their page asks them; a computer's move shows as a new message."""
+    playing = list(players)
+    for _ in range(MOVES * len(players)):
+        if until is not None and until():
+            return
+        moved = False
+        for player in list(playing):
+            if until is not None and until():
+                return
+            kind = player.asked_now()
+            if kind is not None:
+                player.answer(kind)
+                moved = True
+            elif player.over_now():
+                playing.remove(player)
+        if not playing:
+            return
+        if moved:
+            continue
+        first = playing[0]
+        seen = len(first.taken())
+        view = first.view() or {}
+        clock = view.get("clock") or {}
+        names = {view["players"][s]["name"] for s in clock.get("seats", [])}
+        awaited = [p for p in playing if p.name in names]
+        if awaited:
+            awaited[0].wait_asked()
+        else:
+            first.wait_for_news(seen)
+    raise AssertionError(f"no end after {MOVES * len(players)} rounds")
 
 
 class Web:
@@ -261,9 +328,10 @@ class Web:
             self.server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the whole run (each player has a context of its own)."""
+    """One headless Chromium for a test module (each player has a context of its own).
+    Module scope: each test module imports the fixture, and one Playwright runs at a time."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         yield browser

@@ -8,7 +8,7 @@
 // `view`, the table as last told (read only: the page never acts on what is set there).
 
 import { Countdown } from "./clock.js";
-import { GameLink, trace } from "./protocol.js";
+import { GameLink, resetTrace, trace } from "./protocol.js";
 import { Lobby } from "./lobby.js";
 import { Table } from "./table.js";
 import { drawLog, lineFor } from "./log.js";
@@ -49,6 +49,7 @@ class App {
   seated(ticket, name, roomName) {
     this.lobby.hide();
     const seat = newSeat(ticket, name, roomName);
+    resetTrace();
     saveSeat(seat);
     this.play(seat);
   }

@@ -15,9 +15,33 @@ const TAG = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
 ).join("");
 let counter = 0;
 
-// What this page load took from the game's numbered stream, and what it dropped as
-// told before (app.js shows it as window.cardgame).
-export const trace = { taken: [], repeated: [], view: null };
+// What this tab took from its seat's numbered stream, across reloads (kept in the
+// tab's sessionStorage), and what it dropped as told before; app.js shows it as
+// window.cardgame.
+const TRACE = "cardgame.trace";
+
+function loadTrace() {
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(TRACE));
+    if (kept && Array.isArray(kept.taken)) return { taken: kept.taken, repeated: kept.repeated, view: null };
+  } catch {
+    // nothing kept
+  }
+  return { taken: [], repeated: [], view: null };
+}
+
+export const trace = loadTrace();
+
+function keepTrace() {
+  sessionStorage.setItem(TRACE, JSON.stringify({ taken: trace.taken, repeated: trace.repeated }));
+}
+
+// A new seat: a new stream.
+export function resetTrace() {
+  trace.taken = [];
+  trace.repeated = [];
+  keepTrace();
+}
 
 export function newMsgId() {
   counter += 1;
@@ -159,6 +183,7 @@ export class GameLink {
     const connection = this.connection;
     const ws = new WebSocket(`${base(url)}/game`);
     this.ws = ws;
+    this.joined = false;
     ws.onopen = () => {
       this.joinId = newMsgId();
       const { room_id, user_id, token } = this.seat.ticket;
@@ -197,14 +222,17 @@ export class GameLink {
       const number = Number(msgId);
       if (number <= this.seat.lastMsgId) {
         trace.repeated.push(number);
+        keepTrace();
         return; // told before (a repeat answered again)
       }
       this.seat.lastMsgId = number;
       trace.taken.push(number);
+      keepTrace();
     }
     if (cmd === "JOIN_GAME_REP" && payload.data.reply_to === this.joinId) {
       this.attempt = 0;
       this.moves = 0;
+      this.joined = true;
       this.resend(payload.data, connection);
     }
     this.on.message(message);
@@ -223,19 +251,22 @@ export class GameLink {
   // What an earlier connection sent and the server never applied, sent again with its
   // own msg_id (the server answers a repeat from memory, never applies it twice).
   resend(reply, connection) {
+    const here = this.pageConnection(connection);
     const answer = this.seat.lastAnswer;
-    if (answer && answer.connection !== this.pageConnection(connection) &&
-        reply.pending_question === answer.reply_to) {
+    if (answer && answer.connection !== here && reply.pending_question === answer.reply_to) {
       this.ws.send(JSON.stringify(answer.frame));
+      answer.connection = here;
     }
     const leave = this.seat.leave;
-    if (leave && leave.connection !== this.pageConnection(connection)) {
+    if (leave && leave.connection !== here) {
       if (leave.stage === "asked" && !reply.leaving) {
         this.ws.send(JSON.stringify(leave.frame)); // the request never arrived
+        leave.connection = here;
       } else if (leave.stage === "asked") {
         this.leave(); // the game paused for it while this page was away
       } else if (leave.stage === "sent" && reply.leaving) {
         this.ws.send(JSON.stringify(leave.frame)); // LEAVE never arrived
+        leave.connection = here;
       }
     }
   }
@@ -245,30 +276,32 @@ export class GameLink {
     return `${TAG}/${connection}`;
   }
 
+  // Sent now if this connection has joined; otherwise kept, and sent by resend() once
+  // the JOIN_GAME_REP says the server still waits for it (the server refuses a game
+  // message before it). The connection it went on: null while unsent.
   send(frame) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+    if (!this.joined || !this.ws || this.ws.readyState !== WebSocket.OPEN) return null;
+    this.ws.send(JSON.stringify(frame));
+    return this.pageConnection(this.connection);
   }
 
   answer(replyTo, data, lastCard = false) {
     const payload = { action: "answer", reply_to: replyTo, data };
     if (lastCard) payload.last_card = true;
     const frame = { cmd: "GAME_MESSAGE", msg_id: newMsgId(), payload };
-    this.seat.lastAnswer = { frame, reply_to: replyTo, connection: this.pageConnection(this.connection) };
+    this.seat.lastAnswer = { frame, reply_to: replyTo, connection: this.send(frame) };
     this.on.save();
-    this.send(frame);
   }
 
   askToLeave() {
     const frame = { cmd: "GAME_MESSAGE", msg_id: newMsgId(), payload: { action: "leave" } };
-    this.seat.leave = { stage: "asked", frame, connection: this.pageConnection(this.connection) };
+    this.seat.leave = { stage: "asked", frame, connection: this.send(frame) };
     this.on.save();
-    this.send(frame);
   }
 
   leave() {
     const frame = envelope("LEAVE", undefined);
-    this.seat.leave = { stage: "sent", frame, connection: this.pageConnection(this.connection) };
+    this.seat.leave = { stage: "sent", frame, connection: this.send(frame) };
     this.on.save();
-    this.send(frame);
   }
 }

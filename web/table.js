@@ -18,9 +18,14 @@ export class Table {
     this.asked = null;
     $("play").addEventListener("click", () => this.play(false));
     $("draw").addEventListener("click", () => this.answer([]));
-    $("drop").addEventListener("click", () => this.answer([...this.selected]));
+    $("drop").addEventListener("click", () => this.answer(this.chosen()));
     $("play-anyway").addEventListener("click", () => this.play(true));
-    $("choose-again").addEventListener("click", () => this.explain(null));
+    $("choose-again").addEventListener("click", () => {
+      this.selected = [];
+      this.explain(null);
+      this.update();
+      $("hand").querySelector(".card:not(:disabled)")?.focus();
+    });
     $("leave").addEventListener("click", () => {
       $("confirm-leave").hidden = false;
       $("leave-yes").focus();
