@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test serve play lint format bench fuzz clean
+.PHONY: test serve play lint format bench fuzz clean screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(SYSTEM_STAMP): .ci/system-deps $(STAMP)
 
 test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest
+
+# The README's picture (docs/table.png): a table mid-game in headless Chromium, taken by
+# the browser test that plays it (tests/test_web_play.py).
+screenshot: $(STAMP) $(SYSTEM_STAMP)
+	CARDGAME_SCREENSHOT=docs/table.png $(BIN)/python -m pytest tests/test_web_play.py -k newcomer
 
 # Options for `cardgame serve`, e.g. make serve ARGS="--port 8889" (cardgame serve --help).
 ARGS ?=

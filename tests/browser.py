@@ -41,6 +41,8 @@ KINDS = ("first_player", "turn", "request", "drop", "vote")
 #: Moves a test may make before its game is declared endless.
 MOVES = 600
 ASKED = "#table[data-question]:not([hidden]), #result:not([hidden])"
+#: Tab presses to reach a control, at most.
+TABS = 80
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 
@@ -245,6 +247,45 @@ class Player:
             " || !document.getElementById('result').hidden",
             arg=seen,
         )
+
+    # -- the keyboard alone --------------------------------------------------------
+
+    def tab_to(self, selector: str) -> None:
+        """Press Tab until the element focused matches ``selector``."""
+        for _ in range(TABS):
+            if self.page.evaluate("s => document.activeElement.matches(s)", selector):
+                return
+            self.page.keyboard.press("Tab")
+        raise AssertionError(f"{TABS} Tabs never reached {selector}")
+
+    def key_answer(self, kind: str) -> None:
+        """Answer the question with Tab, Space, Enter and the key d only."""
+        keys = self.page.keyboard
+        if kind == "turn":
+            hand = self.hand()
+            play = self.choose(hand, ())
+            if not play:
+                keys.press("d")
+                return
+            self.tab_to(f"#hand .card[data-index='{play[0]}']")
+            keys.press("Space")
+            if len(hand) == 2:
+                self.tab_to("#last-card")
+                keys.press("Space")
+            self.tab_to("#play")
+            keys.press("Enter")
+        elif kind == "drop":
+            count = int(re.search(r"Drop (\d+)", self.page.inner_text("#question")).group(1))
+            for index in self.page.eval_on_selector_all(
+                "#hand .card.match", "cards => cards.map(c => c.dataset.index)"
+            )[:count]:
+                self.tab_to(f"#hand .card[data-index='{index}']")
+                keys.press("Space")
+            self.tab_to("#drop")
+            keys.press("Enter")
+        else:
+            self.tab_to("#options button")
+            keys.press("Enter")
 
     def taken(self) -> list[int]:
         """The numbered msg_ids this page load took from the game (window.cardgame)."""

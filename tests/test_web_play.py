@@ -29,7 +29,7 @@ def test_a_newcomer_plays_a_whole_game_against_computers(web, tmp_path):  # noqa
     # the turn clock the room chose, counting down
     assert ada.question() == "first_player"
     clock = ada.page.locator("#clock")
-    assert re.fullmatch(r"⏱ You have (\d+) s left \(of 60 s\)", clock.inner_text())
+    assert re.fullmatch(r"You have (\d+) s left \(of 60 s\)", clock.inner_text())
     start = int(clock.get_attribute("data-seconds-left"))
     assert 55 <= start <= 60
     ada.page.wait_for_function(

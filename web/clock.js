@@ -62,6 +62,6 @@ export class Countdown {
     node.hidden = false;
     node.dataset.secondsLeft = String(left);
     node.classList.toggle("short", left <= 10);
-    node.textContent = `⏱ ${who} ${left} s left (of ${Math.round(this.clock.seconds)} s)`;
+    node.textContent = `${who} ${left} s left (of ${Math.round(this.clock.seconds)} s)`;
   }
 }
