@@ -345,13 +345,24 @@ class Web:
         self.browser = browser
         self.tmp = tmp
         self.server: Server | None = None
+        self.options: tuple[str, ...] = ()
         self.players: list[Player] = []
         self._contexts: list[Any] = []
 
     def start(self, *options: str) -> str:
         """``cardgame serve`` with these options; its http:// origin."""
+        self.options = options
         self.server = Server(self.tmp / "cardgame.db", *options)
         return self.server.url
+
+    def restart(self, between: Any = None) -> None:
+        """The server stopped (SIGTERM), ``between()`` run, and the server started again
+        on the same file with the same options (give it a ``--port`` to come back on)."""
+        assert self.server is not None
+        self.server.stop()
+        if between is not None:
+            between()
+        self.server = Server(self.tmp / "cardgame.db", *self.options)
 
     def player(self, name: str, viewport: dict[str, int] | None = None) -> Player:
         assert self.server is not None, "start the server first"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from browser import chromium, web  # noqa: F401  (fixtures)
@@ -24,10 +25,13 @@ def answers(player) -> list[dict]:
 def test_a_newcomer_plays_a_whole_game_against_computers(web, tmp_path):  # noqa: F811
     web.start()
     ada = web.player("ada")
+    started = time.monotonic()
     ada.open()
     ada.create("kitchen", players=3, computers=2, seconds=60)
-    # the turn clock the room chose, counting down
+    # seated at a table with computer players in well under a minute (issue 12)
     assert ada.question() == "first_player"
+    assert time.monotonic() - started < 60
+    # the turn clock the room chose, counting down
     clock = ada.page.locator("#clock")
     assert re.fullmatch(r"You have (\d+) s left \(of 60 s\)", clock.inner_text())
     start = int(clock.get_attribute("data-seconds-left"))
