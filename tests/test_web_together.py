@@ -35,9 +35,10 @@ def test_scenario_a_then_two_pages_and_a_computer_play_to_the_end(web):  # noqa:
     assert bob.asked["first_player"] == 1 and "first_player" not in ada.asked
 
 
-def test_a_leave_is_confirmed_and_the_others_vote(web):  # noqa: F811
-    web.start()
-    ada, bob = web.player("ada"), web.player("bob")
+def seated_pair(site):
+    """ada's room of three with a computer, bob joined from his lobby's list."""
+    site.start()
+    ada, bob = site.player("ada"), site.player("bob")
     ada.open()
     bob.open()
     ada.create("porch", players=3, computers=1)
@@ -46,6 +47,11 @@ def test_a_leave_is_confirmed_and_the_others_vote(web):  # noqa: F811
     join.click()
     for player in (ada, bob):
         player.page.locator("#table").wait_for()
+    return ada, bob
+
+
+def test_a_leave_is_confirmed_and_the_others_vote(web):  # noqa: F811
+    ada, bob = seated_pair(web)
     # play until it is bob's turn, then bob thinks better of leaving, then leaves
     play_together([ada, bob], until=lambda: bob.shown() == "turn")
     bob.page.click("#leave")
@@ -69,3 +75,16 @@ def test_a_leave_is_confirmed_and_the_others_vote(web):  # noqa: F811
     assert title.endswith("won the game."), title
     ids = ada.taken()
     assert ids == list(range(1, len(ids) + 1))
+
+
+def test_a_vote_against_the_computer_ends_the_game(web):  # noqa: F811
+    ada, bob = seated_pair(web)
+    play_together([ada, bob], until=lambda: ada.shown() == "turn")
+    ada.page.click("#leave")
+    ada.page.click("#leave-yes")
+    ada.page.locator("#result-title", has_text="You left the game.").wait_for()
+    assert bob.question() == "vote"
+    bob.answer("vote", vote="no")
+    title = bob.page.locator("#result-title")
+    title.filter(has_text="the vote for a computer player failed").wait_for()
+    assert bob.question() is None
