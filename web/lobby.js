@@ -59,6 +59,7 @@ export class Lobby {
 
   hide() {
     this.active = false;
+    this.ready(false);
     $("lobby").hidden = true;
     const link = this.link;
     this.link = null;
@@ -70,8 +71,7 @@ export class Lobby {
     try {
       await link.open();
     } catch {
-      this.down();
-      return;
+      return; // its close calls down(), which tries again
     }
     if (!this.active) {
       link.close();
@@ -81,15 +81,24 @@ export class Lobby {
     this.attempt = 0;
     this.status(null);
     await this.refresh();
+    this.ready(true);
     if (this.creationId) {
       this.creationId = null;
       await this.announce(); // our announcement went with the old connection
     }
   }
 
+  // Creating and joining need the lobby's connection: their buttons wait for it.
+  ready(on) {
+    $("new-room").disabled = !on;
+    $("create").disabled = !on;
+    for (const button of $("rooms").querySelectorAll("button")) button.disabled = !on;
+  }
+
   down() {
     if (!this.active) return;
     this.link = null;
+    this.ready(false);
     this.status("The lobby connection dropped: reconnecting…");
     setTimeout(() => this.active && this.connect(), backoff(this.attempt));
     this.attempt += 1;
@@ -188,6 +197,7 @@ export class Lobby {
         const join = document.createElement("button");
         join.type = "button";
         join.textContent = `Join “${room.room_name}”`;
+        join.disabled = !this.link;
         join.addEventListener("click", () => this.join(room));
         item.append(text, join);
         return item;
