@@ -29,9 +29,12 @@ from tables import fill_room, free_port, play_on
 
 
 @pytest.fixture
-async def witnessed(start_server, nursery):
+async def witnessed(start_server, nursery, request):
     """``await witnessed(**config)``: a server with a witness game (a person and a
-    computer) in a room of its own, played to its end after the test."""
+    computer) in a room of its own, played to its end after the test (on a clock that
+    moves: under one that stands still, a long game spends the witness's allowance of
+    messages, which never refills, and the client's pause before sending again never
+    ends: the whole suite hung so, rarely)."""
     test_over = trio.Event()
     finished: list[trio.Event] = []
 
@@ -49,6 +52,8 @@ async def witnessed(start_server, nursery):
         return server
 
     yield start
+    if "still_clock" in request.fixturenames:
+        request.getfixturevalue("still_clock").autojump_threshold = 0
     test_over.set()
     for done in finished:
         await done.wait()
