@@ -116,6 +116,7 @@ LIMITS = (
     ("chat_burst", "Chat lines one person may send at once."),
     ("max_spectators_per_room", "Spectators watching one room at once."),
     ("max_spectators", "Spectators watching at once, over every room."),
+    ("lobby_push_frames", "Push frames a second to all lobby watchers together."),
 )
 
 

@@ -58,6 +58,10 @@ class ServerConfig:
     max_spectators: int = 1000
     #: Seconds between two pushes to lobby watchers: a burst of changes is one frame.
     lobby_push_interval: float = 0.25
+    #: Push frames a second to every lobby watcher together: with more watchers than
+    #: this allows at ``lobby_push_interval``, each is pushed less often (a frame costs
+    #: the server a write per watcher, whatever it says).
+    lobby_push_frames: float = 1000.0
     #: Bytes a slow connection may have queued before it is dropped (it can resume).
     outbox_bytes: int = 1024 * 1024
     #: Seconds a connection being closed has to take what is queued for it and answer

@@ -113,11 +113,13 @@ class Connection:
         """Queue a message for this client; a client that cannot keep up is dropped."""
         self.deliver_text(encode(message))
 
-    def deliver_text(self, text: str) -> None:
-        """Queue a frame already serialised (one push, shared by every watcher)."""
+    def deliver_text(self, text: str, size: int | None = None) -> None:
+        """Queue a frame already serialised (one push, shared by every watcher);
+        ``size``, its length in UTF-8 if the caller knows it."""
         if self.closed.is_set():
             return
-        size = len(text) if text.isascii() else len(text.encode())
+        if size is None:
+            size = len(text) if text.isascii() else len(text.encode())
         if self.queued_bytes + size > self.config.outbox_bytes:
             log.info("dropping a connection that does not read its messages")
             self.close(TRY_AGAIN_LATER, "too much queued; read your messages")

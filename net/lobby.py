@@ -123,8 +123,9 @@ class Lobby:
         if self.draining:
             raise ProtocolError("shutting_down", "the server is stopping; try again shortly")
 
-    def may_create(self, address: str) -> None:
-        """The room limits: overall, per address, and the creation rate per address."""
+    def may_create(self, address: str, spend: bool = True) -> None:
+        """The room limits: overall, per address, and (``spend``) the creation rate per
+        address; a room whose creation was announced spent its allowance then."""
         config = self.config
         if len(self.rooms) >= config.max_rooms:
             raise ProtocolError("too_many_rooms", "the server has as many rooms as it holds")
@@ -134,11 +135,18 @@ class Lobby:
                 f"{config.max_rooms_per_address} rooms from one address at most; "
                 "play in one or wait for one to close",
             )
+        if spend:
+            self.spend_creation(address)
+
+    def spend_creation(self, address: str) -> None:
+        """One of the address's room creations: a room, or a creation announced to every
+        watcher (CREATING_A_ROOM, which costs the lobby a push as a room does; begun
+        and cancelled again and again it would be a push flood of its own)."""
         allowance = self._creation_allowance.get(address)
         if allowance is None:
             if len(self._creation_allowance) >= MAX_REMEMBERED:
                 self._forget_allowances()
-            allowance = RateLimiter(config.room_rate, config.room_burst)
+            allowance = RateLimiter(self.config.room_rate, self.config.room_burst)
             self._creation_allowance[address] = allowance
         if not allowance.allow():
             raise ProtocolError("rate_limited", "rooms are created slowly; wait a little")
@@ -216,8 +224,10 @@ class Lobby:
     def abandon(self, conn: Connection) -> None:
         for creation in [c for c in self.creations.values() if c.creator is conn]:
             del self.creations[creation.creation_id]
+            # keyed as its ROOM_BEING_CREATED: when that is still pending, watchers hear
+            # of the abandon alone (one change, not two)
             self.push("ROOM_ABANDONED", f"{creation.user_name} gave up creating a room.",
-                      creation.summary(), skip=conn)  # fmt: skip
+                      creation.summary(), skip=conn, key=creation.creation_id)  # fmt: skip
 
 
 async def refusing_storage_faults(
@@ -261,13 +271,14 @@ class LobbyEndpoint:
         elif cmd == "CREATING_A_ROOM":
             lobby.check_open()
             name = check_name(data["user_name"])
+            lobby.spend_creation(conn.address)
             creation = Creation(secrets.token_hex(6), name, conn)
             lobby.creations[creation.creation_id] = creation
             conn.session.command(cmd)
             lobby.tell(conn, "CREATING_A_ROOM_REP", "Others see that you are creating a room.",
                        creation.summary())  # fmt: skip
             lobby.push("ROOM_BEING_CREATED", f"{name} is creating a room.", creation.summary(),
-                       skip=conn)  # fmt: skip
+                       skip=conn, key=creation.creation_id)  # fmt: skip
         elif cmd == "CANCEL_CREATE":
             lobby.abandon(conn)
             conn.session.command(cmd)
@@ -322,7 +333,8 @@ class LobbyEndpoint:
         size, computers = data["num_of_players"], data.get("computers", 0)
         if computers >= size:
             raise ProtocolError("bad_size", "leave at least one seat for a person")
-        lobby.may_create(self.conn.address)
+        announced = any(c.creator is self.conn for c in lobby.creations.values())
+        lobby.may_create(self.conn.address, spend=not announced)
         room_id = secrets.token_hex(4)
         spectators = data.get("spectators", "chat")
         room = Room(room_id, room_name, size, computers, lobby.store, lobby.config,

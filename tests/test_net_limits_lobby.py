@@ -6,6 +6,7 @@ room that must finish (the ``witnessed`` fixture)."""
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import AsyncExitStack
 from dataclasses import fields
@@ -13,7 +14,7 @@ from dataclasses import fields
 import pytest
 import trio
 from click.testing import CliRunner
-from rawws import open_rooms, raw_socket, request, witness_game
+from rawws import TEXT, frame, open_rooms, raw_socket, request, witness_game
 from trio.testing import MockClock
 
 from cardgame.cli.main import main
@@ -234,6 +235,93 @@ async def test_a_burst_of_room_changes_costs_a_watcher_one_frame(
             items = pushed["payload"]["data"]
             assert [i["data"]["room"]["room_id"] for i in items] == burst
             assert {i["cmd"] for i in items} == {"ROOM_CREATED"}
+
+
+async def test_announcing_a_creation_spends_the_creation_allowance(witnessed, still_clock):
+    """CREATING_A_ROOM pushes to every watcher as a room does: begun and cancelled again
+    and again it was a push flood the room limits did not see."""
+    server = await witnessed(room_rate=0.5, room_burst=3)  # 127.0.0.4: its own allowance
+    async with raw_socket(server.port, source="127.0.0.4") as sock:
+        for _ in range(2):
+            assert (await request(sock, "CREATING_A_ROOM", {"user_name": "eve"}))["cmd"] == (
+                "CREATING_A_ROOM_REP"
+            )
+            assert (await request(sock, "CANCEL_CREATE"))["cmd"] == "CANCEL_CREATE_REP"
+        await request(sock, "CREATING_A_ROOM", {"user_name": "eve"})
+        # the room of an announced creation was paid for with the announcement
+        create = {"room_name": "r", "num_of_players": 2, "user_name": "eve"}
+        assert (await request(sock, "CREATE_A_ROOM", create))["cmd"] == "CREATE_A_ROOM_REP"
+    async with raw_socket(server.port, source="127.0.0.4") as sock:
+        refused = await request(sock, "CREATING_A_ROOM", {"user_name": "eve"})
+        assert refused["payload"]["data"]["code"] == "rate_limited"
+        assert not server.lobby.creations  # a refusal announces nothing
+        still_clock.jump(2)
+        again = await request(sock, "CREATING_A_ROOM", {"user_name": "eve"})
+        assert again["cmd"] == "CREATING_A_ROOM_REP"
+
+
+async def test_a_creation_begun_and_given_up_within_one_push_is_one_change(witnessed, still_clock):
+    server = await witnessed(lobby_push_interval=0.25)
+    watchers = server.lobby.watchers
+    async with LobbyClient.connect(server.url) as watcher:
+        await watcher.get_rooms()
+        await until(lambda: not watchers._pending)
+        still_clock.jump(0.25)  # whatever was pushed last is an interval ago
+        async with raw_socket(server.port) as sock:
+            await request(sock, "CREATING_A_ROOM", {"user_name": "eve"})  # pushed at once
+            for _ in range(3):
+                await request(sock, "CANCEL_CREATE")
+                await request(sock, "CREATING_A_ROOM", {"user_name": "eve"})
+            await request(sock, "CANCEL_CREATE")
+        # the first went out alone; each later begin was replaced by its abandon
+        assert [c.cmd for c in watchers._pending] == ["ROOM_ABANDONED"] * 4
+        still_clock.jump(0.25)
+        first = await watcher.next_push()
+        assert first["cmd"] == "ROOM_BEING_CREATED"
+        later = [await watcher.next_push() for _ in range(4)]
+        assert [p["cmd"] for p in later] == ["ROOM_ABANDONED"] * 4
+
+
+async def test_a_watcher_that_does_not_keep_up_is_queued_no_more_pushes(witnessed):
+    """A /lobby connection with much still to be sent is queued no more pushes (2,000
+    watchers under room spam once held hundreds of megabytes of them); once it has
+    read, it is told how many changes it was not sent (and asks GET_ROOMS)."""
+    server = await witnessed(lobby_push_interval=0.01, room_burst=100, rate=1000, burst=1000,
+                             outbox_bytes=16 * 1024 * 1024)  # fmt: skip
+    watchers = server.lobby.watchers
+    await open_rooms(server.url, 20, "\U0001f0cf" * 32)  # GET_ROOMS replies of ~5 KB
+    get_rooms = frame(TEXT, b'{"cmd": "GET_ROOMS", "msg_id": "1"}')
+    await until(lambda: len(watchers) == 0)  # the rooms' creators have gone
+    async with raw_socket(server.port, receive_buffer=4096) as sock:
+        await until(lambda: len(watchers) == 1)
+        [conn] = list(watchers.numbers)
+        await sock.send(get_rooms * 600)  # ~3 MB: more than the sockets' buffers hold
+        await until(lambda: watchers.numbers[conn] >= 600)  # (and a push, perhaps)
+        assert conn.queued_bytes > watchers_module.BEHIND_BYTES
+        queued = conn.queued_bytes
+        await open_rooms(server.url, 5)
+        await until(lambda: watchers.behind.get(conn, 0) >= 5)
+        assert conn.queued_bytes <= queued  # not one push more
+        missed = None
+        while missed is None:  # it reads at last
+            opcode, payload = await sock.next_frame()
+            message = json.loads(payload)
+            if message["cmd"] == "LOBBY_CHANGED" and message["payload"]["extra_data"]:
+                missed = message["payload"]["extra_data"]["missed"]
+        assert missed >= 5
+        assert conn not in watchers.behind
+
+
+def test_many_watchers_are_pushed_less_often():
+    watchers = watchers_module.Watchers(
+        ServerConfig(lobby_push_interval=0.25, lobby_push_frames=100)
+    )
+    for number in range(10):
+        watchers.numbers[object()] = number  # type: ignore[index]
+    assert watchers.interval() == 0.25  # 10 watchers, four times a second: 40 frames/s
+    for number in range(90):
+        watchers.numbers[object()] = number  # type: ignore[index]
+    assert watchers.interval() == 1.0  # 100 watchers: once a second
 
 
 # -- the outbox -----------------------------------------------------------------------------
