@@ -353,7 +353,7 @@ async def test_the_drain_begins_nothing_and_a_running_game_is_kept(nursery, tmp_
     port, db = free_port(), tmp_path / "games.db"
     config = ServerConfig(host="127.0.0.1", port=port)
     url = f"ws://127.0.0.1:{port}"
-    started, over = trio.Event(), trio.Event()
+    started, over, go_on = trio.Event(), trio.Event(), trio.Event()
     result = {}
 
     async def play_witness(witness) -> None:
@@ -361,6 +361,9 @@ async def test_the_drain_begins_nothing_and_a_running_game_is_kept(nursery, tmp_
         async with GameClient.connect(url, witness, backoff=again) as client:
             await client.receive()  # the game has begun
             started.set()
+            # it plays on once the server has stopped: a short game played meanwhile
+            # would be over before the drain (the test failed so, now and then)
+            await go_on.wait()
             result["over"] = await play_on(client)
         over.set()
 
@@ -387,6 +390,7 @@ async def test_the_drain_begins_nothing_and_a_running_game_is_kept(nursery, tmp_
             await server.shutdown()
     store.close()
     assert not over.is_set()
+    go_on.set()
     # the room was kept: a server on the same file restores it and the game finishes
     again = SqliteStore(db)
     async with trio.open_nursery() as second:
