@@ -98,7 +98,6 @@ class Player:
     requests: list[str] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
     asked: dict[str, int] = field(default_factory=dict)
-    played: list[list[str]] = field(default_factory=list)
 
     def watch(self) -> None:
         page = self.page
@@ -179,7 +178,6 @@ class Player:
             page.check("#last-card")  # the last card, or it may be once the drop is made
         for index in play:
             page.locator("#hand .card").nth(index).click()
-        self.played.append([hand[i][0] for i in play])
         page.click("#play")
 
     def choose(self, hand: list[tuple[str, bool]], prefer: tuple[str, ...]) -> list[int]:

@@ -128,3 +128,21 @@ def test_an_illegal_play_is_explained_before_it_is_sent(web):  # noqa: F811
     ada.page.click("#play-anyway")
     ada.page.locator("#log li", has_text="wrong card").first.wait_for()
     assert answers(ada)[-1]["data"] == [hand[wrong[0]][0]]
+
+
+def test_a_clock_that_runs_out_is_shown_and_the_game_goes_on(web):  # noqa: F811
+    """The shortest turn clock a room may choose (10 s), left to run out on the first
+    question: the countdown turns urgent, reaches 0, the server chooses and says so, and
+    the page carries on with the next question."""
+    web.start()
+    ada = web.player("ada")
+    ada.open()
+    ada.create("kitchen", players=2, computers=1, seconds=10)
+    assert ada.question() == "first_player"
+    clock = ada.page.locator("#clock.short")
+    assert "(of 10 s)" in clock.inner_text()
+    ada.page.locator("#log li", has_text="ada did not choose in time").wait_for()
+    assert ada.question() == "turn"  # whoever the server chose, ada's turn comes
+    assert not [f for f in ada.sent if f["cmd"] == "GAME_MESSAGE"]  # nothing was answered
+    ids = ada.taken()
+    assert ids == list(range(1, len(ids) + 1))
