@@ -314,3 +314,31 @@ async def test_a_room_closed_to_spectators_stays_closed_after_a_restart(tmp_path
                 async with LobbyClient.connect(server.url) as lobby:
                     assert await lobby.watchable_rooms() == []
             store.close()
+
+
+async def test_the_watch_client_reconnects_by_itself_and_misses_nothing():
+    from cardgame.net.client import Backoff
+
+    with trio.fail_after(60):
+        async with running_server() as server:
+            tickets = await fill_room(server.url, 3, computers=1)
+            room = server.lobby.rooms[tickets[0].room_id]
+            fast = Backoff(first=0.01, cap=0.1, attempts=20)
+            async with WatchClient.connect(server.url, room.room_id, backoff=fast) as watch:
+                await watch.receive()  # WATCH_REP: it is the room's first spectator
+                dropped = room.gallery.spectators[0].connection
+                async with (
+                    WatchClient.connect(server.url, room.room_id, last_msg_id=0) as steady,
+                    GameClient.connect(server.url, tickets[0]) as a,
+                    GameClient.connect(server.url, tickets[1]) as b,
+                    trio.open_nursery() as nursery,
+                ):
+                    nursery.start_soon(play_all, [a, b])
+                    while not watch.over:
+                        await watch.receive()
+                        if len(watch.received) == 3 and not dropped.closed.is_set():
+                            dropped.close(1001)  # as a server going away would
+                    while not steady.over:
+                        await steady.receive()
+    assert watch.reconnects == 1
+    assert watch.received == steady.received  # both from the deal on: nothing lost, no repeat
