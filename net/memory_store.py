@@ -43,6 +43,10 @@ class MemoryStore:
         for key, (seat, token_hash) in list(self.players.items()):
             if key[0] == room_id and seat > freed:
                 self.players[key] = (seat - 1, token_hash)
+        self.outboxes.pop((room_id, freed), None)
+        after = sorted(s for r, s in self.outboxes if r == room_id and s > freed)
+        for seat in after:  # the messages of the seats after it move up with them
+            self.outboxes[room_id, seat - 1] = self.outboxes.pop((room_id, seat))
 
     async def seat_of(self, room_id: str, user_id: str, token_hash: str) -> int | None:
         seat, stored = self.players.get((room_id, user_id), (None, ""))

@@ -357,9 +357,16 @@ class PgStore:
         await self._write(room_id, [(sql, (room_id, user_id, seat, name, token_hash))])
 
     async def free_seat(self, room_id: str, user_id: str) -> None:
+        freed = "(SELECT seat FROM players WHERE room_id = %s AND user_id = %s)"
+        away = 1000  # as in SQLite: the followers' messages move up through negative seats
         await self._write(room_id, [
-            ("UPDATE players SET seat = seat - 1 WHERE room_id = %s AND seat > "
-             "(SELECT seat FROM players WHERE room_id = %s AND user_id = %s)",
+            (f"DELETE FROM messages WHERE room_id = %s AND seat = {freed}",
+             (room_id, room_id, user_id)),
+            (f"UPDATE messages SET seat = -seat - {away} WHERE room_id = %s AND seat > {freed}",
+             (room_id, room_id, user_id)),
+            (f"UPDATE messages SET seat = -seat - {away + 1} WHERE room_id = %s "
+             f"AND seat <= -{away}", (room_id,)),
+            (f"UPDATE players SET seat = seat - 1 WHERE room_id = %s AND seat > {freed}",
              (room_id, room_id, user_id)),
             ("DELETE FROM players WHERE room_id = %s AND user_id = %s", (room_id, user_id)),
         ])  # fmt: skip

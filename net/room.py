@@ -635,6 +635,11 @@ class Room:
         self.bots.clear()
         for seat, other in enumerate(self.players):
             other.seat = seat
+        # Each seat's numbering moves up with it (the store moved its messages), so a
+        # client that moved up goes on from the number it last saw.
+        sent = self.game.sent
+        sent[player.seat :] = [*sent[player.seat + 1 :], 0]
+        await self._record([], None, None, None)  # the numbering, at once
         log.info("room %s: %s did not connect within %g s; the seat is open again",
                  self.room_id, player.name, self.config.seat_wait)  # fmt: skip
         self.on_change()

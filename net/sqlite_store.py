@@ -126,6 +126,8 @@ MIGRATIONS: Final = [
 Statement = tuple[str, tuple[Any, ...] | list[tuple[Any, ...]]]
 #: Every table with a room's rows, children before the room itself (foreign keys).
 ROOM_TABLES: Final = ("messages", "moves", "games", "players", "rooms")
+#: Where a freed seat's followers' messages wait while they move up one (free_seat).
+AWAY: Final = 1000
 #: The result abandoned rooms were once kept with; any left in a file go at start-up.
 ABANDONED: Final = json.dumps({"reason": "abandoned"})
 
@@ -341,9 +343,18 @@ class SqliteStore:
         await self._write([(sql, row)])
 
     async def free_seat(self, room_id: str, user_id: str) -> None:
+        freed = "(SELECT seat FROM players WHERE room_id = ? AND user_id = ?)"
         await self._write([
-            ("UPDATE players SET seat = seat - 1 WHERE room_id = ? AND seat > "
-             "(SELECT seat FROM players WHERE room_id = ? AND user_id = ?)",
+            # The freed seat's messages go (chat while the room filled); those of the
+            # seats after it move up with them, through negative seats so that no two
+            # rows meet on the way (the public stream's seat, -1, is not one of them).
+            (f"DELETE FROM messages WHERE room_id = ? AND seat = {freed}",
+             (room_id, room_id, user_id)),
+            (f"UPDATE messages SET seat = -seat - {AWAY} WHERE room_id = ? AND seat > {freed}",
+             (room_id, room_id, user_id)),
+            (f"UPDATE messages SET seat = -seat - {AWAY + 1} WHERE room_id = ? "
+             f"AND seat <= -{AWAY}", (room_id,)),
+            (f"UPDATE players SET seat = seat - 1 WHERE room_id = ? AND seat > {freed}",
              (room_id, room_id, user_id)),
             ("DELETE FROM players WHERE room_id = ? AND user_id = ?", (room_id, user_id)),
         ])  # fmt: skip

@@ -80,7 +80,8 @@ class Store(Protocol):
 
     async def free_seat(self, room_id: str, user_id: str) -> None:
         """A seat reserved and never taken up (its player did not connect in time) is
-        given back: the player is forgotten and the seats after it move up one."""
+        given back: the player is forgotten, with the messages it was sent (chat), and the
+        seats after it move up one, with theirs."""
         ...
 
     async def record(

@@ -118,3 +118,52 @@ async def test_a_seat_connected_in_time_is_kept(start_server, clock):
                     "p1",
                     "computer-1",
                 ]
+
+
+async def test_the_seats_after_a_freed_one_keep_their_messages(lasting_store):
+    """Their messages move up with them (chat while the room filled is stored); the
+    freed seat's go; the public stream stays where it is."""
+    from cardgame.fsm.game import Game
+    from cardgame.net.protocol import encode
+
+    await seat_three(lasting_store)
+    game = Game(4, seed=1, room="r1")
+    told = [game.tell(seat, "CHAT_REP", f"to {seat}", {}) for seat in (0, 1, 2, 2)]
+    told.append(game.tell_public("CHAT_REP", "to all", {}))
+    await lasting_store.record("r1", game, [(s, m, encode(m)) for s, m in told])
+    await lasting_store.free_seat("r1", "u1")
+    prompts = {
+        seat: [m["payload"]["prompt"] for m in await lasting_store.messages_after("r1", seat, 0)]
+        for seat in (-1, 0, 1, 2)
+    }
+    assert prompts == {-1: ["to all"], 0: ["to 0"], 1: ["to 2", "to 2"], 2: []}
+
+
+async def test_a_player_who_moved_up_misses_nothing(start_server, clock):
+    """cy connected and was told things as seat 2; bob's seat (1) is freed, so cy is
+    seat 1 now: the game's first message to cy is numbered after what cy saw."""
+    server = await start_server(seat_wait=WAIT, turn_seconds=20, idle_turns=0)
+    with trio.fail_after(LIMIT):
+        tickets = {}
+        for name in ("ada", "bob", "cy"):
+            async with LobbyClient.connect(server.url) as lobby:
+                if name == "ada":
+                    tickets[name] = await lobby.create_room("table", 4, name, computers=1)
+                else:
+                    tickets[name] = await lobby.join_room(tickets["ada"].room_id, name)
+        async with (
+            GameClient.connect(server.url, tickets["ada"]) as ada,
+            GameClient.connect(server.url, tickets["cy"]) as cy,
+        ):
+            await cy.receive()  # JOIN_GAME_REP: number 1 for cy
+            await ada.chat("where is bob?")
+            assert (await cy.receive())["cmd"] == "CHAT_REP"  # number 2
+            await trio.sleep(WAIT + 1)  # bob never came: cy moves up to seat 1
+            async with LobbyClient.connect(server.url) as lobby:
+                dee = await lobby.join_room(tickets["ada"].room_id, "dee")
+            async with GameClient.connect(server.url, dee):
+                while event_of(await cy.receive()) != "game_begin":
+                    pass
+    assert cy.duplicates == 0
+    assert [int(m["msg_id"]) for m in cy.received] == list(range(1, len(cy.received) + 1))
+    assert cy.received[-1]["payload"]["data"]["you"] == 1
