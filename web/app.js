@@ -11,7 +11,7 @@ import { Countdown } from "./clock.js";
 import { GameLink, resetTrace, trace } from "./protocol.js";
 import { Lobby } from "./lobby.js";
 import { Table } from "./table.js";
-import { drawLog, lineFor } from "./log.js";
+import { chatLine, drawLog, lineFor } from "./log.js";
 import { forgetSeat, loadSeat, newSeat, saveSeat } from "./storage.js";
 
 const $ = (id) => document.getElementById(id);
@@ -38,6 +38,16 @@ class App {
       onLeave: () => this.leave(),
     });
     $("to-lobby").addEventListener("click", () => this.toLobby());
+    $("chat-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.say();
+    });
+  }
+
+  // The line typed goes to the room; it stays in the box while the connection is down.
+  say() {
+    const text = $("chat-text").value.trim();
+    if (text && this.link && this.link.chat(text)) $("chat-text").value = "";
   }
 
   start() {
@@ -79,6 +89,11 @@ class App {
         if (seat.question && data.pending_question !== seat.question.msg_id) seat.question = null;
         if ("clock" in data) this.clock(data.clock); // what is left now
       }
+      this.draw();
+      return;
+    }
+    if (cmd === "CHAT_REP") {
+      seat.log.push(chatLine(data));
       this.draw();
       return;
     }
@@ -172,6 +187,7 @@ class App {
     $("table").hidden = true;
     $("room").hidden = true;
     $("result").hidden = true;
+    $("chat-form").hidden = true;
     drawLog($("log"), []);
     this.lobby.show();
   }
@@ -197,6 +213,9 @@ class App {
       );
     }
     this.table.draw(seat);
+    $("chat-form").hidden = Boolean(seat.over || seat.result);
+    const watching = (seat.view && seat.view.watching) || (room && room.watching) || 0;
+    $("watching").textContent = `${watching}`;
     if (seat.over) {
       $("result").hidden = false;
       if (!seat.result) {

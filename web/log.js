@@ -36,6 +36,12 @@ export function lineFor(message) {
   return { text, kind: bold ? "news" : "" };
 }
 
+// A chat line (CHAT_REP) as typed, the sender's name first: never read as the table's
+// words (a card's name typed in chat stays as typed).
+export function chatLine(said) {
+  return { text: `${said.from}${said.spectator ? " (watching)" : ""}: ${said.text}`, kind: "chat" };
+}
+
 export function drawLog(list, lines) {
   list.replaceChildren(
     ...lines.map(({ text, kind }) => {

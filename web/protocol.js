@@ -293,6 +293,12 @@ export class GameLink {
     this.on.save();
   }
 
+  // A chat line to the room (CHAT); everyone, this page too, gets it as CHAT_REP. Not
+  // kept for a later connection: true when it went out now.
+  chat(text) {
+    return this.send(envelope("CHAT", { text })) !== null;
+  }
+
   askToLeave() {
     const frame = { cmd: "GAME_MESSAGE", msg_id: newMsgId(), payload: { action: "leave" } };
     this.seat.leave = { stage: "asked", frame, connection: this.send(frame) };
