@@ -179,7 +179,7 @@ class LobbyMenu:
         )
         try:
             ticket = await self.lobby.create_room(
-                room_name, players, name, computers=computers, spectators=self.client.spectators
+                room_name, players, name, computers=computers, **self.client.room_options
             )
         except ServerError as err:
             self.client.say(f"The room was not created: {err.sentence}", style="yellow")

@@ -4,6 +4,8 @@ on a server started in this process (``cardgame play --computers N``) or a remot
 
 from __future__ import annotations
 
+from typing import Any
+
 import trio
 from rich.console import Console
 
@@ -18,7 +20,7 @@ async def play_with_computers(client: TerminalClient, computers: int) -> None:
     name = client.name or default_name()
     async with LobbyClient.connect(client.url) as lobby:
         ticket = await lobby.create_room(
-            "local", computers + 1, name, computers=computers, spectators=client.spectators
+            "local", computers + 1, name, computers=computers, **client.room_options
         )
     client.name = name
     client.say(f"You ({name}) against {computers} computer player{'s' * (computers > 1)}.")
@@ -33,6 +35,7 @@ async def play_local(
     lines: LineSource,
     console: Console | None = None,
     name: str | None = None,
+    room_options: dict[str, Any] | None = None,
 ) -> TerminalClient:
     """A server in this process on a free loopback port, one room, and play.
 
@@ -47,6 +50,7 @@ async def play_local(
     from .serve import local_db
 
     client = TerminalClient("", lines, console, name)
+    client.room_options = dict(room_options or {})
     path = local_db()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +58,8 @@ async def play_local(
     except (StoreError, OSError) as err:
         client.say(f"This game is not recorded: {err}", style="yellow")
         store = open_store(None)
-    # Nobody is waiting on this player: give them all the time they want to choose.
+    # Nobody is waiting on this player: give them all the time they want to choose,
+    # unless they asked for a clock (--turn-seconds: the room's own).
     config = ServerConfig(host="127.0.0.1", port=0, turn_seconds=0, idle_turns=0)
     try:
         async with trio.open_nursery() as nursery:

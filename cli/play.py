@@ -23,7 +23,7 @@ import trio
 from rich.console import Console
 
 from cardgame.fsm.game import ProtocolError
-from cardgame.net.protocol import check_name
+from cardgame.net.protocol import MAX_TURN_SECONDS, MIN_TURN_SECONDS, check_name
 
 from .lines import LineSource, StdinLines
 from .local import play_local, play_with_computers
@@ -36,17 +36,18 @@ async def main_async(
     computers: int | None,
     lines: LineSource | None = None,
     console: Console | None = None,
-    spectators: str | None = None,
+    room_options: dict[str, Any] | None = None,
 ) -> TerminalClient | None:
-    """What ``cardgame play`` runs: stdin lines unless a source is given."""
+    """What ``cardgame play`` runs: stdin lines unless a source is given; ``room_options``:
+    what the rooms this person creates are given (``spectators``, ``turn_seconds``)."""
     if lines is None:
         stdin = StdinLines()
         async with stdin.running():
-            return await main_async(server, name, computers, stdin, console, spectators)
+            return await main_async(server, name, computers, stdin, console, room_options)
     if computers is not None and server is None:
-        return await play_local(computers, lines, console, name)
+        return await play_local(computers, lines, console, name, room_options)
     client = TerminalClient(server or "ws://127.0.0.1:8888", lines, console, name)
-    client.spectators = spectators
+    client.room_options = dict(room_options or {})
     if computers is not None:
         await play_with_computers(client, computers)
     else:
@@ -142,8 +143,19 @@ def run_command(main: Callable[..., Awaitable[Any]], url: str | None, *args: Any
     help="Who may watch the rooms you create: anybody, and chat with you (chat, the "
     "server's default); anybody, without chatting (watch); nobody (none).",
 )
+@click.option(
+    "--turn-seconds",
+    type=click.IntRange(MIN_TURN_SECONDS, MAX_TURN_SECONDS),
+    default=None,
+    help="Seconds each question allows in the rooms you create [default: the server's "
+    "--turn-seconds; alone with --computers and no --server, no clock].",
+)
 def play(
-    server: str | None, name: str | None, computers: int | None, spectators: str | None
+    server: str | None,
+    name: str | None,
+    computers: int | None,
+    spectators: str | None,
+    turn_seconds: int | None,
 ) -> None:
     """Play Discard in the terminal: join or create a room, or play alone against computers.
 
@@ -159,5 +171,7 @@ def play(
             name = check_name(name)
         except ProtocolError as err:
             raise click.BadParameter(err.sentence, param_hint="--name") from None
+    options = {"spectators": spectators, "turn_seconds": turn_seconds}
+    room_options = {key: value for key, value in options.items() if value is not None}
     run_command(main_async, server or "ws://127.0.0.1:8888", server, name, computers, None, None,
-                spectators)  # fmt: skip
+                room_options)  # fmt: skip

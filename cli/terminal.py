@@ -69,9 +69,9 @@ class TerminalClient:
         self.console = console or Console(highlight=False)
         self.glyphs = render.glyphs_for(self.console)
         self.name = name
-        #: Who may watch the rooms this person creates ("chat", "watch", "none"; None:
-        #: the server's default, "chat").
-        self.spectators: str | None = None
+        #: What the rooms this person creates are given beyond their seats (CREATE_A_ROOM's
+        #: ``spectators``, ``turn_seconds``); a setting left out is the server's default.
+        self.room_options: dict[str, Any] = {}
         self.saved: Path | None = None  # where the last left game was saved
         self.results: list[Message] = []  # every game-over message seen
         self._shown_roommates = ""

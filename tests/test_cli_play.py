@@ -495,6 +495,30 @@ async def test_the_prompt_shows_the_time_left_warns_and_says_when_it_ran_out(sta
     assert "ada let the clock run out 2 turns in a row" in text
 
 
+async def test_a_room_created_with_its_own_clock_asks_with_it(start_server, clock):
+    """``cardgame play --turn-seconds 15``: the room ada creates gives each question 15 s,
+    not the server's 45 s."""
+    server = await start_server(turn_seconds=45, idle_turns=1)
+    player = Player(
+        {"menu": ["2"], "name": ["ada"], "room_name": ["kitchen"], "players": ["2"],
+         "computers": ["1"], "first_player": ["1"], "turn": [NO_LINE] * 5}
+    )  # fmt: skip
+    client = TerminalClient(server.url, ScriptedLines(player), console())
+    client.room_options = {"turn_seconds": 15}
+    with trio.fail_after(500):
+        await client.run()
+    text = output(client)
+    assert "[15 s] Your move:" in text and "[45 s]" not in text
+    assert "ada ran out of time" in text
+
+
+def test_play_turn_seconds_is_bounded_as_the_server_bounds_it():
+    done = subprocess.run(
+        [*cardgame_command(), "play", "--turn-seconds", "5"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "10<=x<=600" in done.stderr
+
+
 class Dawdler:
     """A person who waits ``seconds`` at their first turn, then types ``line``; the
     Player answers the rest. Every turn prompt is kept, as printed."""
