@@ -546,7 +546,12 @@ async def flaky_player(
         )
 
     while True:
-        async with open_websocket_url(url + "/game") as ws:
+        # Room for every message the server may send before a drop: trio-websocket's
+        # default queue holds one, and a reader blocked on a full queue never reads the
+        # server's answering close frame, so a graceful close waited its 60 s
+        # disconnect_timeout (since the server writes frames in the room's task, several
+        # arrive before the client closes: the test stalled about one run in four).
+        async with open_websocket_url(url + "/game", message_queue_size=10_000) as ws:
             stream: list[int] = []
             log.append((ticket.user_id, resume_from, stream))
             hello = {
