@@ -7,6 +7,7 @@ room that must finish (the ``witnessed`` fixture)."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from contextlib import AsyncExitStack
 from dataclasses import fields
@@ -16,6 +17,7 @@ import trio
 from click.testing import CliRunner
 from rawws import TEXT, frame, open_rooms, raw_socket, request, witness_game
 from trio.testing import MockClock
+from trio_websocket import ConnectionClosed
 
 from cardgame.cli.main import main
 from cardgame.cli.serve import LIMITS
@@ -26,7 +28,7 @@ from cardgame.net.config import ServerConfig
 from cardgame.net.server import serve
 from cardgame.net.sqlite_store import SqliteStore
 
-from tables import fill_room, free_port, play_on
+from tables import fill_room, free_port, play_on, start_serve
 
 
 @pytest.fixture
@@ -324,6 +326,20 @@ def test_many_watchers_are_pushed_less_often():
     assert watchers.interval() == 1.0  # 100 watchers: once a second
 
 
+async def test_names_are_sent_in_utf_8_as_they_are(witnessed):
+    """A room list of emoji names is sent as UTF-8, not as \\u escapes (six bytes a
+    character where four do): what makes a page of long names fit a frame."""
+    server = await witnessed()
+    await open_rooms(server.url, 3, "\U0001f0cf" * 32)
+    async with raw_socket(server.port) as sock:
+        await sock.send(frame(TEXT, b'{"cmd": "GET_ROOMS", "msg_id": "1"}'))
+        while (got := await sock.next_frame())[0] != TEXT or b"GET_ROOMS_REP" not in got[1]:
+            pass
+    payload = got[1]
+    assert ("\U0001f0cf" * 32).encode() in payload
+    assert b"\\u" not in payload and b"\\U" not in payload
+
+
 # -- the outbox -----------------------------------------------------------------------------
 
 
@@ -401,6 +417,36 @@ async def test_the_drain_begins_nothing_and_a_running_game_is_kept(nursery, tmp_
         second.cancel_scope.cancel()
     again.close()
     assert result["over"]["payload"]["data"]["result"]
+
+
+async def test_sigterm_to_cardgame_serve_begins_nothing_and_keeps_the_game(tmp_path):
+    """The drain as a host meets it: SIGTERM to ``cardgame serve`` while a game is being
+    played. The game's players are told 1001, nothing is listening any more, the process
+    exits 0, and the game is kept: a server started again on the file finishes it."""
+    db, port = tmp_path / "games.db", free_port()
+    url = f"ws://127.0.0.1:{port}"
+    with trio.fail_after(120):
+        async with trio.open_nursery() as nursery:
+            process, lines = await start_serve(nursery, db, port)
+            [witness] = await fill_room(url, 2, computers=1, name="witness")
+            async with GameClient.connect(url, witness, backoff=Backoff(attempts=0)) as client:
+                await client.receive()  # the game has begun
+                process.send_signal(signal.SIGTERM)
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        await client.ws.get_message()
+                assert closed.value.reason.code == 1001
+            assert await process.wait() == 0
+            with pytest.raises(OSError):
+                await trio.open_tcp_stream("127.0.0.1", port)
+            assert any("SIGTERM: closing connections (1001)" in line for line in lines)
+        async with trio.open_nursery() as nursery:
+            again, _ = await start_serve(nursery, db, port)
+            async with GameClient.connect(url, witness) as client:  # restored, it goes on
+                over = await play_on(client)
+            assert over["payload"]["data"]["result"]
+            again.terminate()
+            await again.wait()
 
 
 # -- every limit is an option -------------------------------------------------------------------
