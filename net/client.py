@@ -115,13 +115,19 @@ class _Endpoint:
 
 
 def unpack_pushes(message: Message) -> list[Message]:
-    """A ``LOBBY_CHANGED`` frame as the pushes it carries, each as if sent alone."""
+    """A ``LOBBY_CHANGED`` frame as the pushes it carries, each as if sent alone; when
+    changes were left out (``missed``: a burst too big, or a client that was behind),
+    then the frame itself with no changes in it, so that whoever follows the lobby
+    knows to ask GET_ROOMS again (it may carry nothing else)."""
     if message["cmd"] != "LOBBY_CHANGED":
         return [message]
-    return [{"cmd": item["cmd"], "msg_id": message["msg_id"],
-             "payload": {**message["payload"], "prompt": item["prompt"], "data": item["data"],
-                         "extra_data": None}}  # fmt: skip
-            for item in message["payload"]["data"]]  # fmt: skip
+    pushes = [{"cmd": item["cmd"], "msg_id": message["msg_id"],
+               "payload": {**message["payload"], "prompt": item["prompt"], "data": item["data"],
+                           "extra_data": None}}  # fmt: skip
+              for item in message["payload"]["data"]]  # fmt: skip
+    if (message["payload"].get("extra_data") or {}).get("missed"):
+        pushes.append({**message, "payload": {**message["payload"], "data": []}})
+    return pushes
 
 
 class LobbyClient(_Endpoint):

@@ -23,7 +23,7 @@ from cardgame.cli.main import main
 from cardgame.cli.serve import LIMITS
 from cardgame.net import room as room_module
 from cardgame.net import watchers as watchers_module
-from cardgame.net.client import Backoff, GameClient, LobbyClient, ServerError
+from cardgame.net.client import Backoff, GameClient, LobbyClient, ServerError, unpack_pushes
 from cardgame.net.config import ServerConfig
 from cardgame.net.server import serve
 from cardgame.net.sqlite_store import SqliteStore
@@ -312,6 +312,22 @@ async def test_a_watcher_that_does_not_keep_up_is_queued_no_more_pushes(witnesse
                 missed = message["payload"]["extra_data"]["missed"]
         assert missed >= 5
         assert conn not in watchers.behind
+
+
+def test_a_client_is_told_when_pushes_were_left_out():
+    """The client library keeps the ``missed`` of a LOBBY_CHANGED (the terminal's menu
+    lists the rooms again on any push), even when the frame carries no change."""
+    change = {"cmd": "ROOM_UPDATED", "prompt": "p", "data": {"room_id": "r"}}
+    frame = {"cmd": "LOBBY_CHANGED", "msg_id": "7",
+             "payload": {"prompt": "", "data": [change], "extra_data": {"missed": 3}}}  # fmt: skip
+    pushes = unpack_pushes(frame)
+    assert [p["cmd"] for p in pushes] == ["ROOM_UPDATED", "LOBBY_CHANGED"]
+    assert pushes[-1]["payload"]["data"] == [] and pushes[-1]["payload"]["extra_data"]
+    assert unpack_pushes(pushes[-1]) == [pushes[-1]]  # unpacked again: itself
+    empty = {**frame, "payload": {**frame["payload"], "data": []}}
+    assert [p["cmd"] for p in unpack_pushes(empty)] == ["LOBBY_CHANGED"]
+    frame["payload"]["extra_data"] = None
+    assert [p["cmd"] for p in unpack_pushes(frame)] == ["ROOM_UPDATED"]
 
 
 def test_many_watchers_are_pushed_less_often():
