@@ -315,6 +315,39 @@ async def test_lobby_writes_that_fail_are_refused_with_storage_unavailable_and_c
     store.close()
 
 
+async def test_lobby_writes_on_a_full_disk_are_refused_with_storage_unavailable_and_change_nothing(
+    start_server, tmp_path
+):
+    """SQLite's max_page_count as a full disk: a room that cannot be written is not
+    created (the connection stays open, the ERROR says so), and once space is back
+    rooms are created again; the witness's game, held meanwhile, finishes."""
+    store = SqliteStore(tmp_path / "games.db")
+    server = await start_server(store, storage_retry=0.05)
+    [witness] = await fill_room(server.url, 2, computers=1, name="witness")
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(witness_game, server.url, witness)
+            async with LobbyClient.connect(server.url) as lobby:
+                await set_page_limit(store, 0)  # the disk is full from now on
+                refusal = None
+                for number in range(300):  # until the free pages left are used up
+                    rooms = set(server.lobby.rooms)
+                    try:
+                        await lobby.create_room("x" * 32, 8, f"p{number}")
+                    except ServerError as refused:
+                        refusal = refused
+                        break
+                assert refusal is not None, "the file never filled"
+                message = refusal.message
+                assert message["payload"]["data"] == {"code": "storage_unavailable",
+                                                      "cmd": "CREATE_A_ROOM"}  # fmt: skip
+                assert set(server.lobby.rooms) == rooms  # no room was created
+                await set_page_limit(store, None)  # space is back
+                again = await lobby.create_room("attic", 2, "bob")
+                assert again.room_id in server.lobby.rooms
+    store.close()
+
+
 # -- a bounded database ---------------------------------------------------------------
 
 
