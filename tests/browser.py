@@ -5,7 +5,7 @@ own SQLite file (its start-up line names the port). The browser is Debian's chro
 driven by Playwright's sync API (``executable_path``: Playwright's own browser download
 is never used). Each :class:`Player` is one page in its own browser context (its own
 storage, as two people on two browsers), and records every console error, page error,
-request and WebSocket frame the page sends; it plays through the page alone, with
+request and WebSocket frame the page sends and receives; it plays through the page alone, with
 clicks and keys, never through the protocol.
 
 Every wait is one of Playwright's (an element appearing, a function of the page
@@ -97,6 +97,7 @@ class Player:
     errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)
     asked: dict[str, int] = field(default_factory=dict)
 
     def watch(self) -> None:
@@ -110,6 +111,7 @@ class Player:
     def _socket(self, socket: Any) -> None:
         self.requests.append(socket.url)
         socket.on("framesent", lambda payload: self.sent.append(json.loads(payload)))
+        socket.on("framereceived", lambda payload: self.received.append(json.loads(payload)))
 
     # -- the lobby ----------------------------------------------------------------
 

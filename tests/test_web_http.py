@@ -21,7 +21,7 @@ from cardgame.net.web import WEB_DIR, csp
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["app.js", "protocol.js", "storage.js", "cards.js", "rules.js", "lobby.js", "table.js",
-           "clock.js", "log.js", "names.js"]  # fmt: skip
+           "clock.js", "log.js", "names.js", "watch.js"]  # fmt: skip
 
 
 async def fetch(port: int, request: bytes) -> tuple[str, dict[str, str], bytes]:

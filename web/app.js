@@ -13,6 +13,7 @@ import { Lobby } from "./lobby.js";
 import { Table } from "./table.js";
 import { chatLine, drawLog, lineFor } from "./log.js";
 import { forgetSeat, loadSeat, newSeat, saveSeat } from "./storage.js";
+import { Watcher, loadWatch, newWatch } from "./watch.js";
 
 const $ = (id) => document.getElementById(id);
 const NOTICES = new Set(["picked", "away", "back"]);
@@ -32,12 +33,18 @@ class App {
     this.seat = null;
     this.link = null;
     this.countdown = new Countdown();
-    this.lobby = new Lobby({ onSeat: (t, n, r) => this.seated(t, n, r), status });
+    this.lobby = new Lobby({
+      onSeat: (t, n, r) => this.seated(t, n, r),
+      onWatch: (room, name) => this.watch(room, name),
+      status,
+    });
     this.table = new Table({
       onAnswer: (replyTo, data, lastCard) => this.answer(replyTo, data, lastCard),
       onLeave: () => this.leave(),
     });
+    this.watcher = new Watcher({ onBack: () => this.toLobby(), status, countdown: this.countdown, table: this.table });
     $("to-lobby").addEventListener("click", () => this.toLobby());
+    $("watch-back").addEventListener("click", () => this.toLobby());
     $("chat-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.say();
@@ -47,13 +54,22 @@ class App {
   // The line typed goes to the room; it stays in the box while the connection is down.
   say() {
     const text = $("chat-text").value.trim();
-    if (text && this.link && this.link.chat(text)) $("chat-text").value = "";
+    if (!text) return;
+    const sent = this.watcher.active() ? this.watcher.say(text) : this.link && this.link.chat(text);
+    if (sent) $("chat-text").value = "";
   }
 
   start() {
     const seat = loadSeat();
+    const watched = loadWatch();
     if (seat) this.play(seat);
+    else if (watched) this.watcher.start(watched);
     else this.lobby.show();
+  }
+
+  watch(room, name) {
+    this.lobby.hide();
+    this.watcher.start(newWatch(room, name));
   }
 
   seated(ticket, name, roomName) {
@@ -179,6 +195,10 @@ class App {
   }
 
   toLobby() {
+    if (this.watcher.active()) {
+      this.watcher.back(); // and back here, watching no more
+      return;
+    }
     if (this.link) this.link.stop();
     this.link = null;
     this.seat = null;

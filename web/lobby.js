@@ -11,9 +11,13 @@ const PAGE = 50; // GET_ROOMS holds at most 50 rooms a reply
 const TURN_SECONDS = [10, 15, 20, 30, 45, 60, 90, 120, 300, 600]; // the spec allows 10–600
 
 export class Lobby {
-  // onSeat(ticket, name, roomName) when a seat is taken; status(text) for the banner.
-  constructor({ onSeat, status }) {
+  // onSeat(ticket, name, roomName) when a seat is taken; onWatch(room, name or null)
+  // when a room is to be watched; status(text) for the banner.
+  constructor({ onSeat, onWatch, status }) {
     this.onSeat = onSeat;
+    this.onWatch = onWatch;
+    this.watchable = [];
+    this.watchRefresh = null; // the GET_ROOMS {watchable} under way, if any
     this.status = status;
     this.rooms = new Map();
     this.creations = new Map();
@@ -117,7 +121,31 @@ export class Lobby {
     this.rooms = rooms;
     this.creations = creations;
     if (this.creationId) this.creations.delete(this.creationId);
+    await this.refreshWatchable();
+  }
+
+  // The rooms one may watch: no push names them (a game begun, a room closed to
+  // spectators), so the list is asked again on every lobby push; one request at a time,
+  // and one more if a push came meanwhile.
+  async refreshWatchable() {
+    if (this.watchRefresh) {
+      this.watchRefresh.again = true;
+      return;
+    }
+    this.watchRefresh = { again: false };
+    const rooms = [];
+    for (let offset = 0; this.link; offset += PAGE) {
+      const data = offset ? { watchable: true, offset } : { watchable: true };
+      const reply = await this.link.request("GET_ROOMS", data);
+      if (reply.cmd !== "GET_ROOMS_REP") break;
+      rooms.push(...reply.payload.data);
+      if (reply.payload.data.length < PAGE) break;
+    }
+    const { again } = this.watchRefresh;
+    this.watchRefresh = null;
+    this.watchable = rooms;
     this.draw();
+    if (again && this.link) await this.refreshWatchable();
   }
 
   push(message) {
@@ -131,6 +159,7 @@ export class Lobby {
       this.apply(message.cmd, message.payload.data);
     }
     this.draw();
+    this.refreshWatchable();
   }
 
   apply(cmd, data) {
@@ -203,6 +232,7 @@ export class Lobby {
         return item;
       }),
     );
+    this.drawWatchable();
     const creations = [...this.creations.values()];
     $("creations-title").hidden = creations.length === 0;
     $("creations").replaceChildren(
@@ -223,6 +253,33 @@ export class Lobby {
         return item;
       }),
     );
+  }
+
+  drawWatchable() {
+    $("watchable-empty").hidden = this.watchable.length > 0;
+    $("watchable").replaceChildren(
+      ...this.watchable.map((room) => {
+        const item = document.createElement("li");
+        item.dataset.room = room.room_id;
+        const people = room.players.length ? room.players.join(", ") : "nobody yet";
+        const computers = room.computers ? `, ${room.computers} computer player(s)` : "";
+        const state = room.playing ? "playing" : "filling";
+        const text = document.createElement("span");
+        text.textContent = `“${room.room_name}”: ${people}${computers}; ${state}, ${room.watching} watching `;
+        const watch = document.createElement("button");
+        watch.type = "button";
+        watch.textContent = `Watch “${room.room_name}”`;
+        watch.addEventListener("click", () => this.watch(room));
+        item.append(text, watch);
+        return item;
+      }),
+    );
+  }
+
+  // Watching needs no name; with one (valid) the spectator may chat where the room allows.
+  watch(room) {
+    const name = nameProblem($("name").value) ? null : this.checkName();
+    this.onWatch(room, name);
   }
 
   waitFor(creation) {
@@ -284,6 +341,7 @@ export class Lobby {
       num_of_players: Number($("players").value),
       user_name: name,
       computers: Number($("computers").value),
+      spectators: $("spectators").value,
     };
     if ($("turn-seconds").value) data.turn_seconds = Number($("turn-seconds").value);
     const reply = await this.link.request("CREATE_A_ROOM", data);

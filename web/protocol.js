@@ -15,9 +15,9 @@ const TAG = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
 ).join("");
 let counter = 0;
 
-// What this tab took from its seat's numbered stream, across reloads (kept in the
-// tab's sessionStorage), and what it dropped as told before; app.js shows it as
-// window.cardgame.
+// What this tab took from its seat's numbered stream (or the public stream of the room
+// it watches, watch.js), across reloads (kept in the tab's sessionStorage), and what it
+// dropped as told before; app.js shows it as window.cardgame.
 const TRACE = "cardgame.trace";
 
 function loadTrace() {
@@ -32,7 +32,7 @@ function loadTrace() {
 
 export const trace = loadTrace();
 
-function keepTrace() {
+export function keepTrace() {
   sessionStorage.setItem(TRACE, JSON.stringify({ taken: trace.taken, repeated: trace.repeated }));
 }
 

@@ -8,6 +8,44 @@ import { isNormal, isValidPlay, penaltySymbol, playable, whyWrong } from "./rule
 
 const $ = (id) => document.getElementById(id);
 
+// What everybody at the table sees, a spectator too: every player with their card count
+// and whose turn it is, the top card, the market, the pending penalty or request.
+// `away`: the seats reconnecting (players are told; the public table does not say).
+export function drawPublic(view, away = []) {
+  const gone = new Set(away.map(Number));
+  const playing = view.state !== "finished";
+  $("seats").replaceChildren(
+    ...view.players.map((player, seat) => {
+      const item = document.createElement("li");
+      item.dataset.seat = seat;
+      if (seat === view.turn && playing) item.className = "turn";
+      const marks = [
+        seat === view.you ? "(you)" : "",
+        player.computer ? "(computer)" : "",
+        gone.has(seat) ? "(reconnecting)" : "",
+      ].filter(Boolean);
+      const turn = seat === view.turn && playing ? "▶ " : "";
+      item.textContent = `${turn}${player.name} ${marks.join(" ")}: ${player.cards} card(s)`;
+      return item;
+    }),
+  );
+  $("top-card").replaceChildren(view.top_card ? cardElement(view.top_card) : "");
+  $("market").textContent = `${view.market} cards`;
+  $("penalty").textContent = view.penalty
+    ? `pick ${view.penalty} (a ${symbolName(penaltySymbol(view))} card passes it on)`
+    : "none";
+  $("request").textContent = view.request || "nothing";
+}
+
+// The table's state in words when nothing is asked of the reader.
+export function publicWords(view) {
+  if (view.state === "finished") return "The game is over.";
+  if (view.state === "paused") return "The game is paused.";
+  if (view.state === "voting") return "The others are voting.";
+  const player = view.players[view.turn];
+  return player ? `${player.name} to play.` : "";
+}
+
 export class Table {
   // onAnswer(replyTo, data, lastCard); onLeave() once the leave is confirmed.
   constructor({ onAnswer, onLeave }) {
@@ -54,13 +92,7 @@ export class Table {
     const view = seat.view;
     $("table").hidden = !view;
     if (!view) return;
-    this.drawSeats(view);
-    $("top-card").replaceChildren(view.top_card ? cardElement(view.top_card) : "");
-    $("market").textContent = `${view.market} cards`;
-    $("penalty").textContent = view.penalty
-      ? `pick ${view.penalty} (a ${symbolName(penaltySymbol(view))} card passes it on)`
-      : "none";
-    $("request").textContent = view.request || "nothing";
+    drawPublic(view, seat.away);
     const question = seat.question;
     const kind = this.kind();
     // the selection (indexes into the hand) holds while the hand and the question do
@@ -83,28 +115,9 @@ export class Table {
     this.drawResult(seat);
   }
 
-  drawSeats(view) {
-    const away = new Set((this.seat.away || []).map(Number));
-    $("seats").replaceChildren(
-      ...view.players.map((player, seat) => {
-        const item = document.createElement("li");
-        item.dataset.seat = seat;
-        if (seat === view.turn && view.state !== "finished") item.className = "turn";
-        const marks = [
-          seat === view.you ? "(you)" : "",
-          player.computer ? "(computer)" : "",
-          away.has(seat) ? "(reconnecting)" : "",
-        ].filter(Boolean);
-        const turn = seat === view.turn && view.state !== "finished" ? "▶ " : "";
-        item.textContent = `${turn}${player.name} ${marks.join(" ")}: ${player.cards} card(s)`;
-        return item;
-      }),
-    );
-  }
-
   words(view, question) {
     const kind = this.kind();
-    if (view.state === "finished") return "The game is over.";
+    if (view.state === "finished") return publicWords(view);
     if (kind === "turn") {
       if (view.penalty) {
         return `Your turn. You must pick ${view.penalty}: take it, or play a ${symbolName(penaltySymbol(view))} card to pass it on.`;
@@ -119,10 +132,7 @@ export class Table {
     if (kind === "request") return "Name a colour or a shape for the next player.";
     if (kind === "first_player") return "Who plays first?";
     if (kind === "vote") return "Should a computer player take the empty seat? No ends the game.";
-    if (view.state === "paused") return "The game is paused.";
-    if (view.state === "voting") return "The others are voting.";
-    const player = view.players[view.turn];
-    return player ? `${player.name} to play.` : "";
+    return publicWords(view);
   }
 
   drawHand(view, kind) {
