@@ -332,11 +332,14 @@ async def test_lobby_writes_on_a_full_disk_are_refused_with_storage_unavailable_
                 refusal = None
                 for number in range(300):  # until the free pages left are used up
                     rooms = set(server.lobby.rooms)
-                    try:
-                        await lobby.create_room("x" * 32, 8, f"p{number}")
-                    except ServerError as refused:
-                        refusal = refused
-                        break
+                    # a connection per room: a created room seats its creator, and a
+                    # seated connection may not create another (not_now)
+                    async with LobbyClient.connect(server.url) as creator:
+                        try:
+                            await creator.create_room("x" * 32, 8, f"p{number}")
+                        except ServerError as refused:
+                            refusal = refused
+                            break
                 assert refusal is not None, "the file never filled"
                 message = refusal.message
                 assert message["payload"]["data"] == {"code": "storage_unavailable",
