@@ -99,16 +99,25 @@ async def watch_async(
                     chat = message["payload"]["data"]["chat"]
                     if name is not None and not chat:
                         client.say("This room takes no chat from spectators.", style="dim")
-                show(client, message)
+                if not refused(watch):  # a refusal to watch at all is the command's error
+                    show(client, message)
             if line is not None:
                 said = line.strip()
                 if said.lower().startswith(SAY + " "):
                     await watch.chat(said[len(SAY) :].strip())
                 elif said:
                     client.say("Type `/say …` to chat; Ctrl-C stops watching.", style="yellow")
-        if watch.errors and watch.table is None:
-            raise click.ClickException(watch.errors[-1]["payload"]["prompt"])
+    # Raised once the connection's nursery is closed: from inside it, the error would come
+    # out wrapped in an exception group, as a traceback instead of one line.
+    if refused(watch):
+        raise click.ClickException(watch.errors[-1]["payload"]["prompt"])
     return client
+
+
+def refused(watch: WatchClient) -> bool:
+    """The server turned this spectator down before showing any table (no such room, not
+    watchable, full…): nothing more will come."""
+    return watch.over and watch.table is None and bool(watch.errors)
 
 
 @click.command()

@@ -6,13 +6,13 @@ from __future__ import annotations
 import io
 
 import trio
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from rich.console import Console
 
 from cardgame.cli.lines import NO_LINE, ScriptedLines
 from cardgame.cli.main import main
 from cardgame.cli.watch import watch_async
-from cardgame.net.client import GameClient
+from cardgame.net.client import GameClient, LobbyClient
 
 from tables import fill_room, play_on
 
@@ -64,12 +64,19 @@ async def test_watch_a_game_to_its_end_and_chat_with_the_players(server):
 
 
 async def test_watch_refused_is_a_one_line_error(server):
-    def run() -> CliRunner:
-        return CliRunner().invoke(main, ["watch", "nosuchroom", "--server", server.url])
+    """No such room, or a room closed to spectators: one line, no traceback."""
+    async with LobbyClient.connect(server.url) as lobby:
+        closed = await lobby.create_room("private", 2, "ada", spectators="none")
 
-    result = await trio.to_thread.run_sync(run)
-    assert result.exit_code == 1
-    assert "no room 'nosuchroom'" in result.output
+    def run(room_id: str) -> Result:
+        return CliRunner().invoke(main, ["watch", room_id, "--server", server.url])
+
+    for room_id, said in [("nosuchroom", "there is no room 'nosuchroom'"),
+                          (closed.room_id, "the room 'private' may not be watched")]:  # fmt: skip
+        result = await trio.to_thread.run_sync(run, room_id)
+        assert result.exit_code == 1
+        assert isinstance(result.exception, SystemExit)  # click's error, not a crash
+        assert result.output == f"Error: {said}\n"
 
 
 def test_a_spectators_table_with_a_penalty_and_watchers():
