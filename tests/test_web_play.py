@@ -113,11 +113,13 @@ def test_an_illegal_play_is_explained_before_it_is_sent(web):  # noqa: F811
         raise AssertionError("every card matched for 40 questions")
     before = len(ada.sent)
     card = ada.page.locator("#hand .card").nth(wrong[0])
+    words = card.get_attribute("aria-label")  # the card as the page says it: "blue cup"
     card.click()
     ada.page.click("#play")
     explain = ada.page.get_by_role("alert").filter(has_text="Wrong card")
     text = explain.inner_text()
-    assert f"{hand[wrong[0]][0]} " in text and "costs you 2 cards" in text, text
+    assert f"Wrong card: {words} " in text and "costs you 2 cards" in text, text
+    assert hand[wrong[0]][0] not in text  # not the protocol's "blue-cup"
     assert len(ada.sent) == before  # explained, nothing sent
     ada.page.click("#choose-again")
     assert explain.is_hidden()

@@ -4,6 +4,8 @@ creating and is taken in when it exists), a whole game, and a leave with its vot
 
 from __future__ import annotations
 
+import re
+
 from browser import chromium, play_together, web  # noqa: F401  (fixtures)
 
 
@@ -25,6 +27,7 @@ def test_scenario_a_then_two_pages_and_a_computer_play_to_the_end(web):  # noqa:
         player.page.locator("#table").wait_for()
     seats = ada.page.inner_text("#seats")
     assert "bob" in seats and "ada (you)" in seats and "computer-1 (computer)" in seats
+    assert re.search(r"^(▶ )?bob: \d+ card", seats, re.M), seats  # no space before the colon
     play_together([ada, bob])
     titles = {p.page.inner_text("#result-title") for p in (ada, bob)}
     assert len(titles) == 1 and titles.pop().endswith("won the game.")

@@ -4,6 +4,7 @@
 // the last card; name a colour or shape; drop; choose who plays first; vote).
 
 import { cardElement, cardWords, symbolName } from "./cards.js";
+import { inWords } from "./log.js";
 import { isNormal, isValidPlay, penaltySymbol, playable, whyWrong } from "./rules.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,7 +26,8 @@ export function drawPublic(view, away = []) {
         gone.has(seat) ? "(reconnecting)" : "",
       ].filter(Boolean);
       const turn = seat === view.turn && playing ? "▶ " : "";
-      item.textContent = `${turn}${player.name} ${marks.join(" ")}: ${player.cards} card(s)`;
+      const marked = marks.length ? ` ${marks.join(" ")}` : "";
+      item.textContent = `${turn}${player.name}${marked}: ${player.cards} card(s)`;
       return item;
     }),
   );
@@ -210,7 +212,8 @@ export class Table {
     const played = this.chosen();
     const view = this.seat.view;
     if (!anyway && !isValidPlay(view, played)) {
-      this.explain(`Wrong card: ${whyWrong(view, played)}. Played anyway, it costs you 2 cards.`);
+      const why = inWords(whyWrong(view, played)); // the cards in words, not their codes
+      this.explain(`Wrong card: ${why}. Played anyway, it costs you 2 cards.`);
       return;
     }
     this.explain(null);
